@@ -1,0 +1,564 @@
+/* http: reading one FastCGI exchange into a struct req, dispatching it
+ * through the route table, and writing the response. */
+#include "config.h"
+
+#include <fcgiapp.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "conf.h"
+#include "http.h"
+#include "json.h"
+#include "log.h"
+#include "router.h"
+#include "server.h"
+#include "util.h"
+
+#define HEADERS_MAX 200
+#define READ_CHUNK 65536
+
+static const char *const method_names[HTTP_METHOD__MAX] = {
+	[HTTP_GET] = "GET", [HTTP_HEAD] = "HEAD", [HTTP_POST] = "POST", [HTTP_PUT] = "PUT",
+	[HTTP_DELETE] = "DELETE", [HTTP_PATCH] = "PATCH", [HTTP_OPTIONS] = "OPTIONS",
+	[HTTP_OTHER] = "OTHER",
+};
+
+static const char *
+status_text(int status)
+{
+	switch (status) {
+	case 200: return "OK";
+	case 201: return "Created";
+	case 204: return "No Content";
+	case 301: return "Moved Permanently";
+	case 302: return "Found";
+	case 303: return "See Other";
+	case 307: return "Temporary Redirect";
+	case 400: return "Bad Request";
+	case 401: return "Unauthorized";
+	case 402: return "Payment Required";
+	case 403: return "Forbidden";
+	case 404: return "Not Found";
+	case 405: return "Method Not Allowed";
+	case 409: return "Conflict";
+	case 411: return "Length Required";
+	case 413: return "Content Too Large";
+	case 422: return "Unprocessable Content";
+	case 429: return "Too Many Requests";
+	case 431: return "Request Header Fields Too Large";
+	case 500: return "Internal Server Error";
+	case 502: return "Bad Gateway";
+	case 503: return "Service Unavailable";
+	case 504: return "Gateway Timeout";
+	default: return "Status";
+	}
+}
+
+static FCGX_Request *
+fcgx(const struct req *r)
+{
+	return r->io;
+}
+
+/* ---- request ------------------------------------------------------- */
+
+const char *
+req_header(const struct req *r, const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < r->nheaders; i++)
+		if (strcmp(r->headers[i].name, name) == 0)
+			return r->headers[i].value;
+	return NULL;
+}
+
+char *
+req_query(const struct req *r, const char *name)
+{
+	size_t nlen = strlen(name);
+	const char *p = r->query;
+
+	while (p && *p) {
+		const char *amp = strchr(p, '&');
+		size_t len = amp ? (size_t)(amp - p) : strlen(p);
+
+		if (len >= nlen && strncmp(p, name, nlen) == 0 && (len == nlen || p[nlen] == '='))
+			return len == nlen ? xstrdup("") : xstrndup(p + nlen + 1, len - nlen - 1);
+		p = amp ? amp + 1 : NULL;
+	}
+	return NULL;
+}
+
+static enum http_method
+method_of(const char *s)
+{
+	int m;
+
+	for (m = 0; m < HTTP_OTHER; m++)
+		if (strcmp(s, method_names[m]) == 0)
+			return (enum http_method)m;
+	return HTTP_OTHER;
+}
+
+static int
+hexdig(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
+/* Percent-decode a path of n bytes into a new string; NULL on a bad escape
+ * or an encoded NUL. */
+static char *
+path_decode(const char *s, size_t n)
+{
+	char *out = xmalloc(n + 1), *o = out;
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		if (s[i] == '%') {
+			int hi, lo;
+
+			if (i + 2 >= n)
+				goto bad;
+			hi = hexdig(s[i + 1]);
+			lo = hexdig(s[i + 2]);
+			if (hi < 0 || lo < 0 || (hi == 0 && lo == 0))
+				goto bad;
+			*o++ = (char)(hi << 4 | lo);
+			i += 2;
+		} else {
+			*o++ = s[i];
+		}
+	}
+	*o = '\0';
+	return out;
+bad:
+	free(out);
+	return NULL;
+}
+
+/* "HTTP_X_CASHU" → "x-cashu". */
+static char *
+header_name(const char *env, size_t n)
+{
+	char *s = xstrndup(env, n), *p;
+
+	for (p = s; *p; p++) {
+		if (*p == '_')
+			*p = '-';
+		else if (*p >= 'A' && *p <= 'Z')
+			*p = (char)(*p + 32);
+	}
+	return s;
+}
+
+static void
+add_header(struct req *r, char *name, const char *value)
+{
+	if (r->nheaders >= HEADERS_MAX) {
+		r->header_bytes += strlen(name) + strlen(value);
+		free(name);
+		return;
+	}
+	r->headers[r->nheaders].name = name;
+	r->headers[r->nheaders].value = xstrdup(value);
+	r->nheaders++;
+	r->header_bytes += strlen(name) + strlen(value);
+}
+
+/* Fill method, path, query and headers from the FastCGI params. Returns 0,
+ * or an HTTP status to answer with. */
+static int
+parse_params(struct req *r, char **envp)
+{
+	const char *uri, *method, *cl;
+	char **e;
+	size_t plen;
+
+	method = FCGX_GetParam("REQUEST_METHOD", envp);
+	r->method_str = method ? method : "GET";
+	r->method = method_of(r->method_str);
+	r->remote_addr = FCGX_GetParam("REMOTE_ADDR", envp);
+	if (r->remote_addr == NULL)
+		r->remote_addr = "";
+
+	r->headers = xcalloc(HEADERS_MAX, sizeof(*r->headers));
+	for (e = envp; *e; e++) {
+		const char *eq = strchr(*e, '=');
+
+		if (eq == NULL)
+			continue;
+		if (strncmp(*e, "HTTP_", 5) == 0 && eq > *e + 5)
+			add_header(r, header_name(*e + 5, (size_t)(eq - *e - 5)), eq + 1);
+		else if (strncmp(*e, "CONTENT_TYPE=", 13) == 0 && eq[1])
+			add_header(r, xstrdup("content-type"), eq + 1);
+		else if (strncmp(*e, "CONTENT_LENGTH=", 15) == 0 && eq[1])
+			add_header(r, xstrdup("content-length"), eq + 1);
+	}
+
+	/* The original path: REQUEST_URI where the server gives it (lighttpd,
+	 * Apache), else SCRIPT_NAME + PATH_INFO. */
+	uri = FCGX_GetParam("REQUEST_URI", envp);
+	if (uri && *uri) {
+		const char *q = strchr(uri, '?');
+
+		plen = q ? (size_t)(q - uri) : strlen(uri);
+		r->query = xstrdup(q ? q + 1 : "");
+		r->path = path_decode(uri, plen);
+	} else {
+		const char *sn = FCGX_GetParam("SCRIPT_NAME", envp);
+		const char *pi = FCGX_GetParam("PATH_INFO", envp);
+		const char *qs = FCGX_GetParam("QUERY_STRING", envp);
+		char *joined = xasprintf("%s%s", sn ? sn : "", pi ? pi : "");
+
+		r->query = xstrdup(qs ? qs : "");
+		r->path = path_decode(joined, strlen(joined));
+		free(joined);
+	}
+	if (r->path == NULL) {
+		r->path = xstrdup("/");
+		return 400;
+	}
+	if (r->path[0] == '\0') {
+		free((char *)r->path);
+		r->path = xstrdup("/");
+	}
+
+	if (r->header_bytes > (size_t)conf_int(conf_get(), CONF_MAX_HEADER_BYTES))
+		return 431;
+
+	r->content_length = -1;
+	cl = FCGX_GetParam("CONTENT_LENGTH", envp);
+	if (cl && *cl) {
+		uint64_t v;
+
+		if (parse_u64(cl, INT64_MAX, &v) < 0)
+			return 400;
+		r->content_length = (int64_t)v;
+	}
+	return 0;
+}
+
+/* Read the body up to limit bytes. Returns 0, 413 when it is larger (the
+ * rest is not buffered), or 400 when it disagrees with Content-Length. */
+static int
+read_body(struct req *r, size_t limit)
+{
+	FCGX_Request *f = fcgx(r);
+	struct buf b;
+	char chunk[READ_CHUNK];
+	int n;
+
+	if (r->content_length > 0 && (uint64_t)r->content_length > limit)
+		return 413;
+	buf_init(&b, limit);
+	for (;;) {
+		n = FCGX_GetStr(chunk, sizeof(chunk), f->in);
+		if (n <= 0)
+			break;
+		if (buf_append(&b, chunk, (size_t)n) < 0) {
+			buf_free(&b);
+			return 413;
+		}
+	}
+	r->body_len = b.len;
+	r->body = buf_steal(&b, NULL);
+	if (r->content_length >= 0 && (uint64_t)r->content_length != r->body_len)
+		return 400;
+	return 0;
+}
+
+/* ---- response ------------------------------------------------------ */
+
+void
+resp_status(struct req *r, int status)
+{
+	r->status = status;
+}
+
+int
+resp_header(struct req *r, const char *name, const char *value)
+{
+	if (r->headers_sent || strpbrk(name, "\r\n:") || strpbrk(value, "\r\n"))
+		return -1;
+	buf_printf(&r->out_headers, "%s: %s\r\n", name, value);
+	return 0;
+}
+
+static void
+cors_headers(struct req *r)
+{
+	const char *origin = req_header(r, "origin");
+	size_t n, i;
+	const char *const *allowed = conf_list(conf_get(), CONF_CORS_ORIGINS, &n);
+	bool star = false, listed = false;
+
+	if (origin == NULL)
+		return;
+	for (i = 0; i < n; i++) {
+		if (strcmp(allowed[i], "*") == 0)
+			star = true;
+		else if (strcmp(allowed[i], origin) == 0)
+			listed = true;
+	}
+	if (!star && !listed)
+		return;
+	if (star && req_header(r, "cookie") == NULL) {
+		resp_header(r, "Access-Control-Allow-Origin", "*");
+	} else {
+		resp_header(r, "Access-Control-Allow-Origin", origin);
+		resp_header(r, "Vary", "Origin");
+	}
+	resp_header(r, "Access-Control-Allow-Credentials", "true");
+	resp_header(r, "Access-Control-Expose-Headers",
+	    "x-routstr-request-id, x-cashu, x-routstr-cost-msats, x-routstr-cost-usd, "
+	    "x-routstr-input-cost-msats, x-routstr-output-cost-msats");
+}
+
+static int
+send_headers(struct req *r)
+{
+	FCGX_Request *f = fcgx(r);
+
+	if (r->headers_sent)
+		return r->client_gone ? -1 : 0;
+	r->headers_sent = true;
+	if (r->status == 0)
+		r->status = 200;
+	cors_headers(r);
+	if (FCGX_FPrintF(f->out, "Status: %d %s\r\nx-routstr-request-id: %s\r\n", r->status,
+	    status_text(r->status), r->id) < 0 ||
+	    (r->out_headers.len && FCGX_PutStr(r->out_headers.data, (int)r->out_headers.len,
+	    f->out) < 0) ||
+	    FCGX_PutStr("\r\n", 2, f->out) < 0) {
+		r->client_gone = true;
+		return -1;
+	}
+	return 0;
+}
+
+int
+resp_write(struct req *r, const void *p, size_t n)
+{
+	FCGX_Request *f = fcgx(r);
+
+	if (send_headers(r) < 0)
+		return -1;
+	if (r->method == HTTP_HEAD || n == 0)
+		return 0;
+	while (n > 0) {
+		int part = n > (1u << 30) ? 1 << 30 : (int)n;
+
+		if (FCGX_PutStr(p, part, f->out) != part) {
+			r->client_gone = true;
+			return -1;
+		}
+		r->bytes_out += (uint64_t)part;
+		p = (const char *)p + part;
+		n -= (size_t)part;
+	}
+	return 0;
+}
+
+int
+resp_flush(struct req *r)
+{
+	FCGX_Request *f = fcgx(r);
+
+	if (send_headers(r) < 0)
+		return -1;
+	if (FCGX_FFlush(f->out) < 0 || FCGX_GetError(f->out) != 0) {
+		r->client_gone = true;
+		return -1;
+	}
+	return 0;
+}
+
+int
+resp_stream(struct req *r, const void *p, size_t n)
+{
+	if (resp_write(r, p, n) < 0)
+		return -1;
+	return resp_flush(r);
+}
+
+void
+resp_json(struct req *r, int status, struct json_object *obj)
+{
+	size_t len;
+	const char *s = json_compact(obj, &len);
+	char cl[32];
+
+	resp_status(r, status);
+	resp_header(r, "Content-Type", "application/json");
+	snprintf(cl, sizeof(cl), "%zu", len);
+	resp_header(r, "Content-Length", cl);
+	resp_write(r, s, len);
+	json_object_put(obj);
+}
+
+void
+resp_error_obj(struct req *r, int status, struct json_object *error)
+{
+	struct json_object *env = json_object_new_object();
+
+	json_object_object_add(env, "error", error);
+	json_object_object_add(env, "request_id", json_object_new_string(r->id));
+	req_log_extra(r, "error=%s", json_get_str(error, "type") ? json_get_str(error, "type") : "?");
+	resp_json(r, status, env);
+}
+
+void
+resp_error(struct req *r, int status, const char *type, const char *code, const char *fmt, ...)
+{
+	struct json_object *err = json_object_new_object();
+	char msg[1024];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	json_object_object_add(err, "message", json_object_new_string(msg));
+	json_object_object_add(err, "type", json_object_new_string(type));
+	json_object_object_add(err, "code",
+	    code ? json_object_new_string(code) : json_object_new_int(status));
+	resp_error_obj(r, status, err);
+}
+
+void
+req_log_extra(struct req *r, const char *fmt, ...)
+{
+	char add[512];
+	va_list ap;
+	char *joined;
+
+	va_start(ap, fmt);
+	vsnprintf(add, sizeof(add), fmt, ap);
+	va_end(ap);
+	joined = r->log_extra ? xasprintf("%s %s", r->log_extra, add) : xstrdup(add);
+	free(r->log_extra);
+	r->log_extra = joined;
+}
+
+/* ---- dispatch ------------------------------------------------------ */
+
+static void
+req_free(struct req *r)
+{
+	size_t i;
+
+	for (i = 0; i < r->nheaders; i++) {
+		free(r->headers[i].name);
+		free(r->headers[i].value);
+	}
+	free(r->headers);
+	free((char *)r->path);
+	free((char *)r->query);
+	free(r->body);
+	free(r->log_extra);
+	buf_free(&r->out_headers);
+}
+
+/* Answer a CORS preflight (OPTIONS with Origin and Access-Control-Request-
+ * Method) before routing, as Routstr's middleware does. */
+static bool
+preflight(struct req *r)
+{
+	const char *rh;
+
+	if (r->method != HTTP_OPTIONS || req_header(r, "origin") == NULL ||
+	    req_header(r, "access-control-request-method") == NULL)
+		return false;
+	resp_status(r, 200);
+	resp_header(r, "Access-Control-Allow-Methods", "DELETE, GET, HEAD, OPTIONS, PATCH, POST, PUT");
+	rh = req_header(r, "access-control-request-headers");
+	if (rh)
+		resp_header(r, "Access-Control-Allow-Headers", rh);
+	resp_header(r, "Access-Control-Max-Age", "600");
+	resp_header(r, "Content-Type", "text/plain; charset=utf-8");
+	resp_header(r, "Content-Length", "2");
+	resp_write(r, "OK", 2);
+	return true;
+}
+
+void
+http_serve(struct worker *w)
+{
+	FCGX_Request *f = w->fcgx;
+	const struct conf *c = conf_get();
+	struct req r;
+	const struct route *rt;
+	int status, mismatch = 0;
+
+	memset(&r, 0, sizeof(r));
+	r.start_us = mono_usec();
+	r.worker = w;
+	r.io = f;
+	buf_init(&r.out_headers, 64 * 1024);
+	uuid4(r.id);
+
+	status = parse_params(&r, f->envp);
+	if (status == 431) {
+		resp_error(&r, 431, "invalid_request_error", "headers_too_large",
+		    "Request headers total %zu bytes; the limit is %lld", r.header_bytes,
+		    (long long)conf_int(c, CONF_MAX_HEADER_BYTES));
+		goto done;
+	}
+	if (status != 0) {
+		resp_error(&r, 400, "invalid_request_error", "bad_request",
+		    "Malformed request path or Content-Length");
+		goto done;
+	}
+	if (preflight(&r))
+		goto done;
+
+	rt = router_match(routes, routes_count, r.path, r.method, &mismatch);
+	if (rt == NULL && mismatch) {
+		resp_header(&r, "Allow", "GET, POST");
+		resp_error(&r, 405, "invalid_request_error", "method_not_allowed",
+		    "Method %s not allowed on %s", r.method_str, r.path);
+		goto done;
+	}
+	if (rt == NULL) {
+		resp_error(&r, 404, "not_found", NULL, "Path '%s' not found", r.path);
+		goto done;
+	}
+	r.route = rt;
+	status = read_body(&r, rt->max_body ? rt->max_body : (size_t)conf_int(c, CONF_MAX_BODY_BYTES));
+	if (status == 413) {
+		resp_error(&r, 413, "invalid_request_error", "request_too_large",
+		    "Request body is larger than the limit of %lld bytes",
+		    (long long)(rt->max_body ? (int64_t)rt->max_body : conf_int(c, CONF_MAX_BODY_BYTES)));
+		goto done;
+	}
+	if (status == 400) {
+		resp_error(&r, 400, "invalid_request_error", "invalid_content_length",
+		    "Request body is %zu bytes but Content-Length says %lld", r.body_len,
+		    (long long)r.content_length);
+		goto done;
+	}
+	rt->handler(&r);
+	if (!r.headers_sent && !r.client_gone) {
+		/* A handler that wrote nothing is a bug; never leave the client hanging. */
+		log_error("handler %s wrote no response", rt->name);
+		resp_error(&r, 500, "internal_error", NULL, "Internal server error");
+	}
+done:
+	if (r.status >= 400 && (r.method == HTTP_POST || r.route == NULL)) {
+		/* Unread request bytes must not be taken for the next request on
+		 * a kept-alive FastCGI connection. */
+		f->keepConnection = 0;
+	}
+	log_request(r.id, r.method_str, r.path, r.client_gone && r.status == 0 ? 499 : r.status,
+	    r.bytes_out, mono_usec() - r.start_us, r.log_extra);
+	req_free(&r);
+}

@@ -1,0 +1,94 @@
+/* routstr.fcgi: the FastCGI program. Loads and checks the settings, opens
+ * and migrates the database (refusing to serve if that fails), then runs the
+ * worker threads until the web server or an operator stops it. */
+#include "config.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "conf.h"
+#include "db.h"
+#include "log.h"
+#include "server.h"
+#include "upstream.h"
+#include "util.h"
+
+static void
+usage(FILE *f)
+{
+	fprintf(f,
+	    "usage: routstr.fcgi [-c config] [-s socket] [-w workers]\n"
+	    "  -c FILE    key=value settings file (also ROUTSTR_CONFIG)\n"
+	    "  -s SOCKET  listen on unix:/path, tcp:127.0.0.1:PORT or :PORT instead of fd 0\n"
+	    "  -w N       worker threads (1 under mod_fcgid)\n"
+	    "  -V         print the version\n");
+}
+
+int
+main(int argc, char **argv)
+{
+	const char *cfgpath = NULL, *sock = NULL, *workers = NULL;
+	struct conf *c;
+	struct db *db = NULL;
+	char err[1024], *path = NULL;
+	int opt, fd, applied = 0, rc = 1;
+
+	while ((opt = getopt(argc, argv, "c:s:w:hV")) != -1) {
+		switch (opt) {
+		case 'c': cfgpath = optarg; break;
+		case 's': sock = optarg; break;
+		case 'w': workers = optarg; break;
+		case 'V': printf("routstr.fcgi %s\n", ROUTSTR_VERSION); return 0;
+		case 'h': usage(stdout); return 0;
+		default: usage(stderr); return 2;
+		}
+	}
+	c = conf_load(cfgpath, err, sizeof(err));
+	if (c == NULL) {
+		fprintf(stderr, "routstr.fcgi: %s\n", err);
+		return 78;	/* EX_CONFIG */
+	}
+	if ((sock && conf_set(c, CONF_LISTEN, sock, err, sizeof(err)) < 0) ||
+	    (workers && conf_set(c, CONF_WORKERS, workers, err, sizeof(err)) < 0)) {
+		fprintf(stderr, "routstr.fcgi: %s\n", err);
+		return 78;
+	}
+	conf_set_global(c);
+	if (log_open(conf_str(c, CONF_LOG_FILE), log_level_parse(conf_str(c, CONF_LOG_LEVEL))) < 0) {
+		fprintf(stderr, "routstr.fcgi: cannot open log %s\n", conf_str(c, CONF_LOG_FILE));
+		return 78;
+	}
+	path = db_path_from_url(conf_str(c, CONF_DATABASE_URL));
+	if (path == NULL) {
+		log_error("DATABASE_URL %s: only sqlite:/// URLs are supported",
+		    conf_str(c, CONF_DATABASE_URL));
+		goto out;
+	}
+	if (db_open(path, (enum db_sync)conf_int(c, CONF_DB_SYNCHRONOUS), &db) != RERR_OK)
+		goto out;
+	if (db_migrate(db, db_migrations, db_migrations_count, &applied, err, sizeof(err)) != RERR_OK) {
+		log_error("refusing to serve: %s", err);
+		goto out;
+	}
+	if (applied)
+		log_info("applied %d migration%s to %s", applied, applied == 1 ? "" : "s", path);
+	db_close(db);
+	db = NULL;
+
+	fd = server_listen(conf_str(c, CONF_LISTEN), err, sizeof(err));
+	if (fd < 0) {
+		log_error("%s", err);
+		goto out;
+	}
+	upstream_global_init();
+	rc = server_run(fd, (int)conf_int(c, CONF_WORKERS), path) == 0 ? 0 : 1;
+	upstream_global_cleanup();
+out:
+	db_close(db);
+	free(path);
+	conf_set_global(NULL);
+	conf_free(c);
+	return rc;
+}

@@ -1,0 +1,39 @@
+/* router: the route table. Each route declares what it needs (methods, auth,
+ * body limit); the dispatcher enforces it so no handler can forget. */
+#ifndef ROUTSTR_ROUTER_H
+#define ROUTSTR_ROUTER_H
+
+#include <stddef.h>
+
+#include "http.h"
+
+enum route_auth {
+	AUTH_NONE,	/* public */
+	AUTH_KEY,	/* Bearer sk-/cashu token or X-Cashu (checked by the handler family) */
+	AUTH_ADMIN,	/* admin session or CLI token */
+};
+
+enum route_match { MATCH_EXACT, MATCH_PREFIX };
+
+typedef void (*route_handler)(struct req *r);
+
+struct route {
+	const char *path;
+	enum route_match match;
+	unsigned methods;	/* HTTP_M(HTTP_GET) | ... */
+	enum route_auth auth;
+	size_t max_body;	/* 0: the configured max_body_bytes */
+	route_handler handler;
+	const char *name;	/* for logs */
+};
+
+/* Find the route for method and path. NULL with *method_mismatch = 1 when a
+ * route has the path but not the method (405), with 0 when none has it. */
+const struct route *router_match(const struct route *table, size_t n, const char *path,
+    enum http_method m, int *method_mismatch);
+
+/* The product's route table (handlers/routes.c). */
+extern const struct route routes[];
+extern const size_t routes_count;
+
+#endif

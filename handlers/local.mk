@@ -1,0 +1,6 @@
+# handlers/: one file per endpoint family, linked into routstr.fcgi.
+HANDLER_SOURCES = \
+	handlers/handlers.h \
+	handlers/routes.c \
+	handlers/info.c \
+	handlers/proxy.c

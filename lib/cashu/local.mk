@@ -1,0 +1,1 @@
+# lib/cashu/: token codec, BDHKE crypto, mint client, wallet store.

@@ -1,0 +1,107 @@
+/* conf: the node's settings. Defaults < key=value file (-c or ROUTSTR_CONFIG)
+ * < environment variables under Routstr's names. Every key is typed and
+ * range-checked once at start; after conf_load the settings are read-only and
+ * shared by all threads (conf_get). File keys are the environment names in
+ * lower case: "upstream_base_url = http://127.0.0.1:9000/v1". */
+#ifndef ROUTSTR_CONF_H
+#define ROUTSTR_CONF_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+enum conf_key {
+	/* process */
+	CONF_LISTEN,			/* "" = spawned (socket on fd 0); unix:/p, tcp:host:port, :port */
+	CONF_WORKERS,
+	CONF_DATABASE_URL,
+	CONF_DB_SYNCHRONOUS,		/* off | normal | full */
+	CONF_MAX_BODY_BYTES,
+	CONF_MAX_HEADER_BYTES,
+	CONF_LOG_FILE,
+	CONF_LOG_LEVEL,
+	/* upstream */
+	CONF_UPSTREAM_BASE_URL,
+	CONF_UPSTREAM_API_KEY,
+	CONF_UPSTREAM_CONNECT_TIMEOUT,
+	CONF_UPSTREAM_IDLE_TIMEOUT,
+	CONF_UPSTREAM_MAX_RESPONSE_BYTES,
+	CONF_KEEPALIVE_INTERVAL,
+	/* node identity */
+	CONF_NAME,
+	CONF_DESCRIPTION,
+	CONF_NPUB,
+	CONF_HTTP_URL,
+	CONF_ONION_URL,
+	CONF_CORS_ORIGINS,
+	/* cashu */
+	CONF_CASHU_MINTS,
+	CONF_PRIMARY_MINT_URL,
+	CONF_PRIMARY_MINT_UNIT,
+	CONF_MINT_OPERATION_TIMEOUT_SECONDS,
+	CONF_MINT_RETRY_MAX_ATTEMPTS,
+	/* pricing */
+	CONF_MODELS_PATH,
+	CONF_FIXED_PRICING,
+	CONF_FIXED_COST_PER_REQUEST,
+	CONF_FIXED_PER_1K_INPUT_TOKENS,
+	CONF_FIXED_PER_1K_OUTPUT_TOKENS,
+	CONF_EXCHANGE_FEE,
+	CONF_UPSTREAM_PROVIDER_FEE,
+	CONF_TOLERANCE_PERCENTAGE,
+	CONF_MIN_REQUEST_MSAT,
+	CONF_CHILD_KEY_COST,
+	CONF_BTC_USD_FALLBACK,
+	CONF_PRICE_MAX_AGE_SECONDS,
+	CONF_PRICE_SOURCES,
+	CONF__MAX
+};
+
+enum conf_type {
+	CONF_T_STR,	/* any string up to 4 KiB */
+	CONF_T_URL,	/* "" or http(s)://... */
+	CONF_T_LIST,	/* comma-separated; items trimmed, empties dropped */
+	CONF_T_INT,	/* int64 in [min, max] */
+	CONF_T_BOOL,
+	CONF_T_DEC,	/* decimal with up to 6 places, stored scaled by 1e6 */
+	CONF_T_ENUM,	/* one of a '|'-separated set, stored as its index */
+};
+
+/* The static description of one key; index = enum conf_key. */
+struct conf_def {
+	const char *env;	/* environment name, e.g. "UPSTREAM_BASE_URL" */
+	enum conf_type type;
+	const char *def;	/* default, in file syntax */
+	int64_t min, max;	/* INT and DEC (scaled) bounds */
+	const char *choices;	/* ENUM: "off|normal|full" */
+	const char *help;
+};
+
+extern const struct conf_def conf_defs[CONF__MAX];
+
+struct conf;
+
+/* Load defaults, then the file at path (NULL: ROUTSTR_CONFIG, or none), then
+ * the environment. On error writes "file:line: message" (or "ENV: message")
+ * into err and returns NULL. The caller owns the result. */
+struct conf *conf_load(const char *path, char *err, size_t errlen);
+void conf_free(struct conf *c);
+
+/* Install c as the process-wide settings (conf_get); the process keeps it. */
+void conf_set_global(struct conf *c);
+const struct conf *conf_get(void);
+
+/* Typed readers. The returned strings are owned by c. */
+const char *conf_str(const struct conf *c, enum conf_key k);
+int64_t conf_int(const struct conf *c, enum conf_key k);	/* INT, DEC (scaled), ENUM index */
+bool conf_bool(const struct conf *c, enum conf_key k);
+/* LIST: the items (owned by c), count in *n. */
+const char *const *conf_list(const struct conf *c, enum conf_key k, size_t *n);
+/* Where the value came from: "default", "file", "env". */
+const char *conf_source(const struct conf *c, enum conf_key k);
+
+/* Set one key from text, as the file would (used by tests and routstrctl).
+ * Returns 0, or -1 with a message in err. */
+int conf_set(struct conf *c, enum conf_key k, const char *value, char *err, size_t errlen);
+
+#endif

@@ -1,0 +1,11 @@
+# lib/: config, log, db, buffers, upstream relay, SSE framing.
+libroutstr_a_SOURCES += \
+	lib/util.c lib/util.h \
+	lib/buf.c lib/buf.h \
+	lib/err.c lib/err.h \
+	lib/conf.c lib/conf.h \
+	lib/log.c lib/log.h \
+	lib/db.c lib/db.h \
+	lib/sse.c lib/sse.h \
+	lib/upstream.c lib/upstream.h \
+	lib/json.c lib/json.h

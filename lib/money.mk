@@ -1,0 +1,1 @@
+# lib/money.mk: pricing and ledger (owned by the money work).

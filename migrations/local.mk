@@ -1,0 +1,11 @@
+# migrations/NNNN_name.sql are compiled into the programs (migrations.c), so a
+# binary always carries the schema it expects. Add new files to MIGRATIONS.
+MIGRATIONS = \
+	migrations/0001_init.sql
+
+EXTRA_DIST += $(MIGRATIONS) scripts/embed-migrations.sh
+nodist_libroutstr_a_SOURCES = migrations.c
+BUILT_SOURCES += migrations.c
+CLEANFILES += migrations.c
+migrations.c: $(MIGRATIONS) $(top_srcdir)/scripts/embed-migrations.sh
+	$(AM_V_GEN)(cd $(top_srcdir) && sh scripts/embed-migrations.sh $(MIGRATIONS)) > $@.tmp && mv $@.tmp $@

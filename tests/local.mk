@@ -1,0 +1,34 @@
+# tests/: Check unit suites (one per lib/ module) and the end-to-end suite.
+UNIT_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS) -DTOP_SRCDIR='"$(abs_top_srcdir)"'
+UNIT_LIBS = $(LIB_LIBS) $(CHECK_LIBS)
+
+check_PROGRAMS += tests/unit/test_conf tests/unit/test_log tests/unit/test_router \
+	tests/unit/test_db tests/unit/test_sse
+tests_unit_test_conf_SOURCES = tests/unit/test_conf.c
+tests_unit_test_conf_CFLAGS = $(UNIT_CFLAGS)
+tests_unit_test_conf_LDADD = $(UNIT_LIBS)
+tests_unit_test_log_SOURCES = tests/unit/test_log.c
+tests_unit_test_log_CFLAGS = $(UNIT_CFLAGS)
+tests_unit_test_log_LDADD = $(UNIT_LIBS)
+tests_unit_test_router_SOURCES = tests/unit/test_router.c fcgi/router.c
+tests_unit_test_router_CFLAGS = $(UNIT_CFLAGS)
+tests_unit_test_router_LDADD = $(UNIT_LIBS)
+tests_unit_test_db_SOURCES = tests/unit/test_db.c
+tests_unit_test_db_CFLAGS = $(UNIT_CFLAGS)
+tests_unit_test_db_LDADD = $(UNIT_LIBS)
+tests_unit_test_sse_SOURCES = tests/unit/test_sse.c
+tests_unit_test_sse_CFLAGS = $(UNIT_CFLAGS)
+tests_unit_test_sse_LDADD = $(UNIT_LIBS)
+TESTS += tests/unit/test_conf tests/unit/test_log tests/unit/test_router \
+	tests/unit/test_db tests/unit/test_sse
+
+# End-to-end: the real binaries under real lighttpd and Apache (node:test).
+if E2E_TESTS
+TESTS += tests/e2e/run.sh
+endif
+AM_TESTS_ENVIRONMENT = \
+	ROUTSTR_FCGI='$(abs_top_builddir)/routstr.fcgi'; export ROUTSTR_FCGI; \
+	ROUTSTRCTL='$(abs_top_builddir)/routstrctl'; export ROUTSTRCTL; \
+	TOP_SRCDIR='$(abs_top_srcdir)'; export TOP_SRCDIR; \
+	CK_DEFAULT_TIMEOUT=60; export CK_DEFAULT_TIMEOUT;
+EXTRA_DIST += tests/e2e tests/fakes tests/bench tests/package.json tests/package-lock.json

@@ -1,0 +1,76 @@
+/* Check suite for lib/log's redactor: secrets never reach a log line. */
+#include "config.h"
+
+#include <check.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "log.h"
+
+static void
+expect(const char *in, const char *want)
+{
+	char *got = log_redact(in);
+
+	ck_assert_msg(strcmp(got, want) == 0, "redact(%s) = %s, want %s", in, got, want);
+	free(got);
+}
+
+static void
+hidden(const char *in, const char *secret)
+{
+	char *got = log_redact(in);
+
+	ck_assert_msg(strstr(got, secret) == NULL, "secret %s survived in %s", secret, got);
+	free(got);
+}
+
+START_TEST(bearer_and_keys)
+{
+	expect("Authorization: Bearer sk-abcdef0123456789", "Authorization: Bearer [REDACTED]");
+	expect("header Bearer abcdefghijkl end", "header Bearer [REDACTED] end");
+	expect("key sk-0123456789abcdef used", "key sk-[REDACTED] used");
+	expect("sk-short stays", "sk-short stays");
+	expect("nothing secret here", "nothing secret here");
+	expect("", "");
+}
+END_TEST
+
+START_TEST(cashu_tokens)
+{
+	hidden("token cashuBo2FteBtodHRwczovL21pbnQuZXhhbXBsZS5jb20 paid", "cashuBo2F");
+	hidden("X-Cashu: cashuAeyJ0b2tlbiI6W3sibWludCI6Imh0dHBzOi8v", "eyJ0b2tl");
+	expect("the word cashu alone", "the word cashu alone");
+}
+END_TEST
+
+START_TEST(nsec_and_pairs)
+{
+	hidden("nsec1qqqsyqcyq5rqwzqfpg9scrgwpugpzysnzs23v9ccrydpk8qarc0jqgfmzxx", "qqqsyq");
+	expect("api_key=sk-1", "api_key=[REDACTED]");
+	expect("password: hunter2 ok", "password: [REDACTED] ok");
+	expect("{\"api_key\": \"abc def\"}", "{\"api_key\": \"[REDACTED]\"}");
+	expect("UPSTREAM_API_KEY=xyz", "UPSTREAM_API_KEY=[REDACTED]");
+	expect("monkey=banana", "monkey=banana");
+	expect("key", "key");
+}
+END_TEST
+
+int
+main(void)
+{
+	Suite *s = suite_create("log");
+	TCase *tc = tcase_create("redact");
+	SRunner *sr;
+	int failed;
+
+	tcase_add_test(tc, bearer_and_keys);
+	tcase_add_test(tc, cashu_tokens);
+	tcase_add_test(tc, nsec_and_pairs);
+	suite_add_tcase(s, tc);
+	sr = srunner_create(s);
+	srunner_run_all(sr, CK_NORMAL);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}

@@ -1,0 +1,68 @@
+/* Check suite for fcgi/router: exact and prefix matches, method mismatch,
+ * first match wins. */
+#include "config.h"
+
+#include <check.h>
+#include <stdlib.h>
+
+#include "router.h"
+
+static void h_a(struct req *r) { (void)r; }
+static void h_b(struct req *r) { (void)r; }
+static void h_c(struct req *r) { (void)r; }
+
+static const struct route table[] = {
+	{ "/v1/info", MATCH_EXACT, HTTP_M(HTTP_GET), AUTH_NONE, 0, h_a, "a" },
+	{ "/v1/chat/completions", MATCH_EXACT, HTTP_M(HTTP_POST), AUTH_KEY, 0, h_b, "b" },
+	{ "/v1/balance/", MATCH_PREFIX, HTTP_M(HTTP_GET) | HTTP_M(HTTP_POST), AUTH_KEY, 0, h_c, "c" },
+};
+
+START_TEST(matches)
+{
+	int mm;
+	const struct route *rt;
+
+	rt = router_match(table, 3, "/v1/info", HTTP_GET, &mm);
+	ck_assert_ptr_eq(rt, &table[0]);
+	ck_assert_int_eq(mm, 0);
+	rt = router_match(table, 3, "/v1/chat/completions", HTTP_POST, &mm);
+	ck_assert_ptr_eq(rt, &table[1]);
+	rt = router_match(table, 3, "/v1/balance/info", HTTP_GET, &mm);
+	ck_assert_ptr_eq(rt, &table[2]);
+}
+END_TEST
+
+START_TEST(misses)
+{
+	int mm;
+
+	ck_assert_ptr_null(router_match(table, 3, "/v1/info/", HTTP_GET, &mm));
+	ck_assert_int_eq(mm, 0);
+	ck_assert_ptr_null(router_match(table, 3, "/v1/inf", HTTP_GET, &mm));
+	ck_assert_ptr_null(router_match(table, 3, "/", HTTP_GET, &mm));
+	ck_assert_ptr_null(router_match(table, 3, "/v1/info", HTTP_POST, &mm));
+	ck_assert_int_eq(mm, 1);
+	ck_assert_ptr_null(router_match(table, 3, "/v1/chat/completions", HTTP_GET, &mm));
+	ck_assert_int_eq(mm, 1);
+	ck_assert_ptr_null(router_match(table, 3, "/v1/balance/x", HTTP_DELETE, &mm));
+	ck_assert_int_eq(mm, 1);
+}
+END_TEST
+
+int
+main(void)
+{
+	Suite *s = suite_create("router");
+	TCase *tc = tcase_create("core");
+	SRunner *sr;
+	int failed;
+
+	tcase_add_test(tc, matches);
+	tcase_add_test(tc, misses);
+	suite_add_tcase(s, tc);
+	sr = srunner_create(s);
+	srunner_run_all(sr, CK_NORMAL);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}
