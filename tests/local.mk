@@ -32,3 +32,8 @@ AM_TESTS_ENVIRONMENT = \
 	TOP_SRCDIR='$(abs_top_srcdir)'; export TOP_SRCDIR; \
 	CK_DEFAULT_TIMEOUT=60; export CK_DEFAULT_TIMEOUT;
 EXTRA_DIST += tests/e2e tests/fakes tests/bench tests/package.json tests/package-lock.json
+
+# Benchmark: prints figures, never pass/fail; not part of `make check`.
+bench: routstr.fcgi
+	ROUTSTR_FCGI='$(abs_top_builddir)/routstr.fcgi' bash '$(abs_top_srcdir)/tests/bench/bench.sh'
+.PHONY: bench
