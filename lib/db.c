@@ -10,7 +10,7 @@
 #include "util.h"
 
 #define DB_BUSY_TIMEOUT_MS 10000
-#define DB_STMT_CACHE 64
+#define DB_STMT_CACHE 256
 
 struct stmt_slot {
 	const char *sql;	/* the caller's literal; compared by address */

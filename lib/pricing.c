@@ -416,11 +416,13 @@ pricing_cost(const struct pricing_params *p, const struct pricing_model *m,
 	    __builtin_add_overflow(in_acc, out_acc, &sum))
 		return RERR_TOO_LARGE;
 	if (muldiv(sum, mul, div, true, &out->total_msat) < 0 ||
-	    muldiv(out_acc, mul, div, false, &out->output_msat) < 0 ||
-	    muldiv(sum, mul, (u128)PRICING_PPM * PRICING_PPM, true, &usd) < 0) {
+	    muldiv(out_acc, mul, div, false, &out->output_msat) < 0) {
 		memset(out, 0, sizeof(*out));
 		return RERR_TOO_LARGE;
 	}
+	/* The USD figure is informational; past 9223 USD it is not shown. */
+	if (muldiv(sum, mul, (u128)PRICING_PPM * PRICING_PPM, true, &usd) < 0)
+		usd = -1;
 	out->total_msat = max64(out->total_msat, p->min_request_msat);
 	out->input_msat = out->total_msat - out->output_msat;
 	out->usd_fusd = usd;

@@ -90,7 +90,8 @@ struct pricing_cost {
 	int64_t total_msat;
 	int64_t input_msat;
 	int64_t output_msat;
-	int64_t usd_fusd;	/* the fee-adjusted USD amount, rounded up (0 in fixed mode) */
+	int64_t usd_fusd;	/* fee-adjusted USD, rounded up; 0 in fixed mode; -1 past
+				 * INT64 fUSD (9223 USD): informational only */
 };
 
 /* What a request may cost at most: the inputs of pricing_max_cost. */

@@ -1,7 +1,8 @@
 # migrations/NNNN_name.sql are compiled into the programs (migrations.c), so a
 # binary always carries the schema it expects. Add new files to MIGRATIONS.
 MIGRATIONS = \
-	migrations/0001_init.sql
+	migrations/0001_init.sql \
+	migrations/0002_ledger.sql
 
 EXTRA_DIST += $(MIGRATIONS) scripts/embed-migrations.sh
 nodist_libroutstr_a_SOURCES = migrations.c

@@ -1,0 +1,1382 @@
+/* ledger: see ledger.h and docs/money.md.
+ *
+ * Statement discipline: db_stmt() may evict (finalize) a cached statement
+ * when its cache is full, so no statement here is kept across another
+ * db_stmt() call: each is fetched, bound, stepped and reset before the next.
+ * Loops over a SELECT copy the rows out first. */
+#include "config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "ledger.h"
+#include "log.h"
+#include "util.h"
+
+/* The one SQL spelling of "available"; ledger_available() is the C one. */
+#define AVAILABLE_SQL "(balance - reserved)"
+
+static const char *const kind_names[LEDGER_KIND__MAX] = {
+	[LEDGER_DEPOSIT] = "deposit",
+	[LEDGER_TOPUP] = "topup",
+	[LEDGER_CHARGE] = "charge",
+	[LEDGER_REFUND] = "refund",
+	[LEDGER_REFUND_REVERT] = "refund_revert",
+	[LEDGER_CHILD_KEY_FEE] = "child_key_fee",
+	[LEDGER_ADJUST] = "adjust",
+};
+
+static const char *const reset_names[LEDGER_RESET__MAX] = {
+	[LEDGER_RESET_NONE] = NULL,
+	[LEDGER_RESET_DAILY] = "daily",
+	[LEDGER_RESET_WEEKLY] = "weekly",
+	[LEDGER_RESET_MONTHLY] = "monthly",
+};
+
+static const char *const violation_names[LEDGER_V__MAX] = {
+	[LEDGER_V_BALANCE_JOURNAL] = "balance_journal",
+	[LEDGER_V_RESERVED] = "reserved",
+	[LEDGER_V_NEGATIVE] = "negative",
+	[LEDGER_V_OVERDRAFT] = "overdraft",
+	[LEDGER_V_ORPHAN_JOURNAL] = "orphan_journal",
+	[LEDGER_V_CHARGE_JOURNAL] = "charge_journal",
+	[LEDGER_V_DEAD_OWNER] = "dead_owner",
+};
+
+const char *
+ledger_kind_name(enum ledger_kind k)
+{
+	return (unsigned)k < LEDGER_KIND__MAX ? kind_names[k] : "unknown";
+}
+
+const char *
+ledger_reset_name(enum ledger_reset r)
+{
+	return (unsigned)r < LEDGER_RESET__MAX ? reset_names[r] : NULL;
+}
+
+enum ledger_reset
+ledger_reset_parse(const char *s)
+{
+	int i;
+
+	if (s == NULL)
+		return LEDGER_RESET_NONE;
+	for (i = 1; i < LEDGER_RESET__MAX; i++)
+		if (strcmp(s, reset_names[i]) == 0)
+			return (enum ledger_reset)i;
+	return LEDGER_RESET_NONE;
+}
+
+const char *
+ledger_violation_name(enum ledger_violation_kind k)
+{
+	return (unsigned)k < LEDGER_V__MAX ? violation_names[k] : "unknown";
+}
+
+int64_t
+ledger_available(const struct ledger_key *billing)
+{
+	return billing->balance - billing->reserved;
+}
+
+/* ------------------------------------------------------------------------ */
+/* Small helpers                                                             */
+
+static bool
+key_ok(const char *h)
+{
+	size_t n;
+
+	if (h == NULL)
+		return false;
+	n = strnlen(h, LEDGER_KEY_MAX + 1);
+	return n > 0 && n <= LEDGER_KEY_MAX;
+}
+
+/* NULL or a string within LEDGER_TEXT_MAX. */
+static bool
+text_ok(const char *s)
+{
+	return s == NULL || strnlen(s, LEDGER_TEXT_MAX + 1) <= LEDGER_TEXT_MAX;
+}
+
+/* Step a statement that returns no rows and reset it. Returns the number of
+ * rows changed, or -1 (logged) on error. */
+static int
+step_done(struct db *db, sqlite3_stmt *st)
+{
+	int rc = sqlite3_step(st), n;
+
+	if (rc != SQLITE_DONE) {
+		/* A unique credit reference is an expected refusal, not a fault. */
+		if (sqlite3_extended_errcode(db_handle(db)) == SQLITE_CONSTRAINT_UNIQUE)
+			log_debug("ledger: %s", sqlite3_errmsg(db_handle(db)));
+		else
+			log_error("ledger: %s", sqlite3_errmsg(db_handle(db)));
+		sqlite3_reset(st);
+		return -1;
+	}
+	n = sqlite3_changes(db_handle(db));
+	sqlite3_reset(st);
+	return n;
+}
+
+static void
+col_text(sqlite3_stmt *st, int i, char *dst, size_t n)
+{
+	const unsigned char *s = sqlite3_column_text(st, i);
+
+	snprintf(dst, n, "%s", s ? (const char *)s : "");
+}
+
+static int64_t
+col_i64_or(sqlite3_stmt *st, int i, int64_t dflt)
+{
+	return sqlite3_column_type(st, i) == SQLITE_NULL ? dflt : sqlite3_column_int64(st, i);
+}
+
+static void
+bind_opt_i64(sqlite3_stmt *st, int i, bool has, int64_t v)
+{
+	if (has)
+		sqlite3_bind_int64(st, i, v);
+	else
+		sqlite3_bind_null(st, i);
+}
+
+/* Append one journal row. The caller is inside a transaction and has just
+ * changed the balance of key by delta. 0 or -1. */
+static int
+journal_add(struct db *db, const char *key, int64_t delta, enum ledger_kind kind,
+    const char *ref, int64_t now)
+{
+	static const char sql[] =
+	    "INSERT INTO journal (key_hash, delta, kind, ref, balance_after, created_at) "
+	    "SELECT hashed_key, ?2, ?3, ?4, balance, ?5 FROM api_keys WHERE hashed_key = ?1";
+	sqlite3_stmt *st = db_stmt(db, sql);
+
+	if (st == NULL)
+		return -1;
+	sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 2, delta);
+	sqlite3_bind_text(st, 3, kind_names[kind], -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 4, ref, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 5, now);
+	return step_done(db, st) == 1 ? 0 : -1;
+}
+
+static const char key_select_sql[] =
+    "SELECT hashed_key, balance, reserved, total_spent, total_requests, parent_key_hash,"
+    " balance_limit, balance_limit_reset, balance_limit_reset_at, validity_date,"
+    " refund_address, refund_mint_url, refund_currency, key_expiry_time, created_at"
+    " FROM api_keys WHERE hashed_key = ?1";
+
+/* Read one key row into *k. RERR_OK, RERR_NOT_FOUND or RERR_DB. */
+static enum rerr
+key_read(struct db *db, const char *hash, struct ledger_key *k)
+{
+	sqlite3_stmt *st = db_stmt(db, key_select_sql);
+	const unsigned char *reset;
+	int rc;
+
+	if (st == NULL)
+		return RERR_DB;
+	sqlite3_bind_text(st, 1, hash, -1, SQLITE_STATIC);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_DONE) {
+		sqlite3_reset(st);
+		return RERR_NOT_FOUND;
+	}
+	if (rc != SQLITE_ROW) {
+		log_error("ledger: key read: %s", sqlite3_errmsg(db_handle(db)));
+		sqlite3_reset(st);
+		return RERR_DB;
+	}
+	memset(k, 0, sizeof(*k));
+	col_text(st, 0, k->hashed_key, sizeof(k->hashed_key));
+	k->balance = sqlite3_column_int64(st, 1);
+	k->reserved = sqlite3_column_int64(st, 2);
+	k->total_spent = sqlite3_column_int64(st, 3);
+	k->total_requests = sqlite3_column_int64(st, 4);
+	col_text(st, 5, k->parent, sizeof(k->parent));
+	k->lim.has_limit = sqlite3_column_type(st, 6) != SQLITE_NULL;
+	k->lim.balance_limit = col_i64_or(st, 6, 0);
+	reset = sqlite3_column_text(st, 7);
+	k->lim.reset = ledger_reset_parse((const char *)reset);
+	k->reset_at = col_i64_or(st, 8, 0);
+	k->lim.has_validity = sqlite3_column_type(st, 9) != SQLITE_NULL;
+	k->lim.validity_date = col_i64_or(st, 9, 0);
+	col_text(st, 10, k->refund_address, sizeof(k->refund_address));
+	col_text(st, 11, k->refund_mint_url, sizeof(k->refund_mint_url));
+	col_text(st, 12, k->refund_currency, sizeof(k->refund_currency));
+	k->key_expiry_time = col_i64_or(st, 13, -1);
+	k->created_at = col_i64_or(st, 14, 0);
+	sqlite3_reset(st);
+	return RERR_OK;
+}
+
+/* Commit, or roll back when e is not OK or the commit fails. Returns the
+ * final result. */
+static enum rerr
+finish(struct db *db, enum rerr e)
+{
+	if (e == RERR_OK && db_commit(db) != RERR_OK)
+		e = RERR_DB;
+	if (e != RERR_OK)
+		db_rollback(db);
+	return e;
+}
+
+/* ------------------------------------------------------------------------ */
+/* Owner identity (which process holds a reservation)                        */
+
+struct owner {
+	pid_t pid;
+	int64_t start_time;
+	char boot_id[64];
+	char pidns[64];
+};
+
+/* Read a small text file into buf (NUL-terminated, trailing newline cut).
+ * 0, or -1 with errno set. */
+static int
+read_small(const char *path, char *buf, size_t n)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	ssize_t r;
+
+	if (fd < 0)
+		return -1;
+	r = read(fd, buf, n - 1);
+	close(fd);
+	if (r < 0)
+		return -1;
+	buf[r] = '\0';
+	if (r > 0 && buf[r - 1] == '\n')
+		buf[r - 1] = '\0';
+	return 0;
+}
+
+/* Field 22 (starttime) and field 3 (state) of /proc/<pid>/stat. 0 on
+ * success; -1 with errno (ENOENT: no such process). */
+static int
+proc_stat(pid_t pid, int64_t *start_time, char *state)
+{
+	char path[64], buf[1024];
+	const char *p, *tok;
+	uint64_t v;
+	int field;
+
+	snprintf(path, sizeof(path), "/proc/%ld/stat", (long)pid);
+	if (read_small(path, buf, sizeof(buf)) < 0)
+		return -1;
+	/* "pid (comm) state ...": comm may hold spaces and ')', so start
+	 * after the last ')'. */
+	p = strrchr(buf, ')');
+	if (p == NULL || p[1] != ' ') {
+		errno = EINVAL;
+		return -1;
+	}
+	p += 2;
+	*state = *p;
+	for (field = 3; field < 22; field++) {
+		p = strchr(p, ' ');
+		if (p == NULL) {
+			errno = EINVAL;
+			return -1;
+		}
+		p++;
+	}
+	tok = p;
+	while (*p >= '0' && *p <= '9')
+		p++;
+	if (parse_u64n(tok, (size_t)(p - tok), INT64_MAX, &v) < 0) {
+		errno = EINVAL;
+		return -1;
+	}
+	*start_time = (int64_t)v;
+	return 0;
+}
+
+/* The target of /proc/<pid>/ns/pid ("pid:[4026531836]"), or "" if unknown. */
+static void
+pid_namespace(const char *who, char *out, size_t n)
+{
+	char path[64];
+	ssize_t r;
+
+	snprintf(path, sizeof(path), "/proc/%s/ns/pid", who);
+	r = readlink(path, out, n - 1);
+	out[r > 0 ? r : 0] = '\0';
+}
+
+static pthread_mutex_t self_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct owner self_cache;
+
+/* This process's identity, computed once per pid (a fork recomputes). */
+static int
+self_owner(struct owner *o)
+{
+	pid_t pid = getpid();
+	char state;
+	int rc = 0;
+
+	pthread_mutex_lock(&self_lock);
+	if (self_cache.pid != pid) {
+		struct owner n;
+
+		memset(&n, 0, sizeof(n));
+		n.pid = pid;
+		if (proc_stat(pid, &n.start_time, &state) < 0 ||
+		    read_small("/proc/sys/kernel/random/boot_id", n.boot_id,
+		    sizeof(n.boot_id)) < 0) {
+			log_error("ledger: cannot read this process's identity in /proc");
+			rc = -1;
+		} else {
+			pid_namespace("self", n.pidns, sizeof(n.pidns));
+			self_cache = n;
+		}
+	}
+	if (rc == 0)
+		*o = self_cache;
+	pthread_mutex_unlock(&self_lock);
+	return rc;
+}
+
+int
+ledger_owner_alive(pid_t pid, int64_t start_time, const char *boot_id, const char *pidns)
+{
+	struct owner me;
+	int64_t st;
+	char state;
+
+	if (self_owner(&me) < 0)
+		return -1;
+	/* Another boot: every process of that boot is gone. */
+	if (strcmp(boot_id, me.boot_id) != 0)
+		return 0;
+	/* Same boot but another pid namespace (a container): its pids mean
+	 * nothing here, so we cannot tell and must not touch it. */
+	if (strcmp(pidns, me.pidns) != 0)
+		return -1;
+	if (pid <= 0)
+		return 0;
+	if (proc_stat(pid, &st, &state) < 0)
+		return errno == ENOENT || errno == ESRCH ? 0 : -1;
+	if (st != start_time)
+		return 0;	/* the pid was reused by a younger process */
+	if (state == 'Z' || state == 'X')
+		return 0;	/* exited, not yet reaped */
+	return 1;
+}
+
+/* ------------------------------------------------------------------------ */
+/* Balance limits                                                            */
+
+bool
+ledger_limit_reset_due(enum ledger_reset r, int64_t then, int64_t now)
+{
+	time_t t0 = (time_t)then, t1 = (time_t)now;
+	struct tm a, b;
+	char wa[16], wb[16];
+
+	if (r == LEDGER_RESET_NONE)
+		return false;
+	if (localtime_r(&t0, &a) == NULL || localtime_r(&t1, &b) == NULL)
+		return false;
+	switch (r) {
+	case LEDGER_RESET_DAILY:
+		return a.tm_year != b.tm_year || a.tm_yday != b.tm_yday;
+	case LEDGER_RESET_WEEKLY:
+		strftime(wa, sizeof(wa), "%G-%V", &a);
+		strftime(wb, sizeof(wb), "%G-%V", &b);
+		return strcmp(wa, wb) != 0;
+	case LEDGER_RESET_MONTHLY:
+		return a.tm_year != b.tm_year || a.tm_mon != b.tm_mon;
+	default:
+		return false;
+	}
+}
+
+/* Inside a transaction: reset k's spent counter when its period turned. */
+static int
+limit_reset_if_due(struct db *db, struct ledger_key *k, int64_t now)
+{
+	static const char sql[] =
+	    "UPDATE api_keys SET total_spent = 0, balance_limit_reset_at = ?2 "
+	    "WHERE hashed_key = ?1";
+	sqlite3_stmt *st;
+
+	if (!ledger_limit_reset_due(k->lim.reset, k->reset_at, now))
+		return 0;
+	st = db_stmt(db, sql);
+	if (st == NULL)
+		return -1;
+	sqlite3_bind_text(st, 1, k->hashed_key, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 2, now);
+	if (step_done(db, st) != 1)
+		return -1;
+	k->total_spent = 0;
+	k->reset_at = now;
+	return 0;
+}
+
+/* ------------------------------------------------------------------------ */
+/* Keys                                                                      */
+
+static bool
+limits_ok(const struct ledger_limits *lim)
+{
+	return (!lim->has_limit || lim->balance_limit >= 0) &&
+	    (unsigned)lim->reset < LEDGER_RESET__MAX;
+}
+
+enum rerr
+ledger_key_create(struct db *db, const struct ledger_key_new *nk, bool *created)
+{
+	static const char ins_sql[] =
+	    "INSERT INTO api_keys (hashed_key, balance, parent_key_hash, refund_address,"
+	    " refund_mint_url, refund_currency, balance_limit, balance_limit_reset,"
+	    " balance_limit_reset_at, validity_date, created_at)"
+	    " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)";
+	struct ledger_key k, parent;
+	sqlite3_stmt *st;
+	enum rerr e;
+	int64_t now = wall_sec();
+
+	*created = false;
+	if (!key_ok(nk->hashed_key) || nk->deposit_msat < 0 || !text_ok(nk->deposit_ref) ||
+	    !text_ok(nk->refund_address) || !text_ok(nk->refund_mint_url) ||
+	    (nk->refund_currency != NULL && strlen(nk->refund_currency) >= 16) ||
+	    !limits_ok(&nk->lim) || (nk->parent != NULL && !key_ok(nk->parent)) ||
+	    (nk->parent != NULL && nk->deposit_msat != 0))
+		return RERR_INVALID;
+	if (db_begin(db) != RERR_OK)
+		return RERR_DB;
+	e = key_read(db, nk->hashed_key, &k);
+	if (e == RERR_OK)
+		goto out;	/* idempotent: the key exists, nothing changes */
+	if (e != RERR_NOT_FOUND)
+		goto out;
+	if (nk->parent != NULL) {
+		e = key_read(db, nk->parent, &parent);
+		if (e == RERR_NOT_FOUND || (e == RERR_OK && parent.parent[0] != '\0'))
+			e = RERR_INVALID;
+		if (e != RERR_OK)
+			goto out;
+	}
+	e = RERR_DB;
+	if ((st = db_stmt(db, ins_sql)) == NULL)
+		goto out;
+	sqlite3_bind_text(st, 1, nk->hashed_key, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 2, nk->deposit_msat);
+	sqlite3_bind_text(st, 3, nk->parent, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 4, nk->refund_address, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 5, nk->refund_mint_url, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 6, nk->refund_currency, -1, SQLITE_STATIC);
+	bind_opt_i64(st, 7, nk->lim.has_limit, nk->lim.balance_limit);
+	sqlite3_bind_text(st, 8, reset_names[nk->lim.reset], -1, SQLITE_STATIC);
+	bind_opt_i64(st, 9, nk->lim.reset != LEDGER_RESET_NONE, now);
+	bind_opt_i64(st, 10, nk->lim.has_validity, nk->lim.validity_date);
+	sqlite3_bind_int64(st, 11, now);
+	if (step_done(db, st) != 1)
+		goto out;
+	if (nk->deposit_msat > 0 &&
+	    journal_add(db, nk->hashed_key, nk->deposit_msat, LEDGER_DEPOSIT, nk->deposit_ref,
+	    now) < 0) {
+		/* The only way this insert fails on valid input is the
+		 * unique credit reference: that deposit was already made. */
+		e = sqlite3_extended_errcode(db_handle(db)) == SQLITE_CONSTRAINT_UNIQUE ?
+		    RERR_CONFLICT : RERR_DB;
+		goto out;
+	}
+	e = RERR_OK;
+	*created = true;
+out:
+	return finish(db, e);
+}
+
+enum rerr
+ledger_key_get(struct db *db, const char *hash, struct ledger_key *key,
+    struct ledger_key *billing)
+{
+	enum rerr e;
+
+	if (!key_ok(hash))
+		return RERR_INVALID;
+	/* A deferred read transaction: both rows come from one snapshot. */
+	if (db_exec(db, "BEGIN") != RERR_OK)
+		return RERR_DB;
+	e = key_read(db, hash, key);
+	if (e == RERR_OK && billing != NULL) {
+		if (key->parent[0] != '\0')
+			e = key_read(db, key->parent, billing);
+		else
+			*billing = *key;
+	}
+	return finish(db, e);
+}
+
+enum rerr
+ledger_key_set_limits(struct db *db, const char *hash, const struct ledger_limits *lim)
+{
+	static const char sql[] =
+	    "UPDATE api_keys SET balance_limit = ?2, balance_limit_reset = ?3,"
+	    " balance_limit_reset_at = CASE WHEN ?3 IS NULL THEN balance_limit_reset_at ELSE ?4 END,"
+	    " validity_date = ?5 WHERE hashed_key = ?1";
+	sqlite3_stmt *st;
+	int n;
+
+	if (!key_ok(hash) || !limits_ok(lim))
+		return RERR_INVALID;
+	if ((st = db_stmt(db, sql)) == NULL)
+		return RERR_DB;
+	sqlite3_bind_text(st, 1, hash, -1, SQLITE_STATIC);
+	bind_opt_i64(st, 2, lim->has_limit, lim->balance_limit);
+	sqlite3_bind_text(st, 3, reset_names[lim->reset], -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 4, wall_sec());
+	bind_opt_i64(st, 5, lim->has_validity, lim->validity_date);
+	n = step_done(db, st);
+	return n < 0 ? RERR_DB : n == 0 ? RERR_NOT_FOUND : RERR_OK;
+}
+
+enum rerr
+ledger_key_set_refund(struct db *db, const char *hash, const char *refund_address,
+    int64_t key_expiry_time)
+{
+	static const char sql[] =
+	    "UPDATE api_keys SET refund_address = coalesce(?2, refund_address),"
+	    " key_expiry_time = CASE WHEN ?3 < 0 THEN key_expiry_time ELSE ?3 END"
+	    " WHERE hashed_key = ?1";
+	sqlite3_stmt *st;
+	int n;
+
+	if (!key_ok(hash) || !text_ok(refund_address))
+		return RERR_INVALID;
+	if ((st = db_stmt(db, sql)) == NULL)
+		return RERR_DB;
+	sqlite3_bind_text(st, 1, hash, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, refund_address, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 3, key_expiry_time);
+	n = step_done(db, st);
+	return n < 0 ? RERR_DB : n == 0 ? RERR_NOT_FOUND : RERR_OK;
+}
+
+/* Inside a transaction: the billing key of hash ("" parent = itself). */
+static enum rerr
+billing_of(struct db *db, const char *hash, struct ledger_key *b)
+{
+	enum rerr e = key_read(db, hash, b);
+
+	if (e == RERR_OK && b->parent[0] != '\0') {
+		char parent[LEDGER_KEY_MAX + 1];
+
+		snprintf(parent, sizeof(parent), "%s", b->parent);
+		e = key_read(db, parent, b);
+	}
+	return e;
+}
+
+/* Inside a transaction: balance += delta on billing key b (delta may be
+ * negative only down to its available balance) plus the journal row. */
+static enum rerr
+balance_change(struct db *db, const struct ledger_key *b, int64_t delta, enum ledger_kind kind,
+    const char *ref, int64_t now, int64_t *balance_after)
+{
+	static const char sql[] =
+	    "UPDATE api_keys SET balance = balance + ?2"
+	    " WHERE hashed_key = ?1 AND " AVAILABLE_SQL " + ?2 >= 0";
+	sqlite3_stmt *st;
+	int n;
+
+	if ((delta > 0 && b->balance > INT64_MAX - delta) || delta == 0)
+		return RERR_INVALID;
+	if ((st = db_stmt(db, sql)) == NULL)
+		return RERR_DB;
+	sqlite3_bind_text(st, 1, b->hashed_key, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 2, delta);
+	n = step_done(db, st);
+	if (n < 0)
+		return RERR_DB;
+	if (n == 0)
+		return RERR_CONFLICT;
+	if (journal_add(db, b->hashed_key, delta, kind, ref, now) < 0)
+		return sqlite3_extended_errcode(db_handle(db)) == SQLITE_CONSTRAINT_UNIQUE ?
+		    RERR_CONFLICT : RERR_DB;
+	if (balance_after != NULL)
+		*balance_after = b->balance + delta;
+	return RERR_OK;
+}
+
+enum rerr
+ledger_credit(struct db *db, const char *hash, int64_t amount, enum ledger_kind kind,
+    const char *ref, int64_t *balance_after)
+{
+	struct ledger_key b;
+	enum rerr e;
+
+	if (!key_ok(hash) || amount <= 0 || !text_ok(ref) ||
+	    (kind != LEDGER_DEPOSIT && kind != LEDGER_TOPUP && kind != LEDGER_REFUND_REVERT &&
+	    kind != LEDGER_ADJUST))
+		return RERR_INVALID;
+	if (db_begin(db) != RERR_OK)
+		return RERR_DB;
+	e = billing_of(db, hash, &b);
+	if (e == RERR_OK)
+		e = balance_change(db, &b, amount, kind, ref, wall_sec(), balance_after);
+	return finish(db, e);
+}
+
+enum rerr
+ledger_adjust(struct db *db, const char *hash, int64_t delta, const char *ref)
+{
+	struct ledger_key b;
+	enum rerr e;
+
+	if (!key_ok(hash) || delta == 0 || delta == INT64_MIN || !text_ok(ref))
+		return RERR_INVALID;
+	if (db_begin(db) != RERR_OK)
+		return RERR_DB;
+	e = billing_of(db, hash, &b);
+	if (e == RERR_OK)
+		e = balance_change(db, &b, delta, LEDGER_ADJUST, ref, wall_sec(), NULL);
+	return finish(db, e);
+}
+
+enum rerr
+ledger_withdraw_all(struct db *db, const char *hash, int64_t unit_msat, const char *ref,
+    int64_t *amount)
+{
+	static const char sql[] =
+	    "UPDATE api_keys SET balance = balance - ?2"
+	    " WHERE hashed_key = ?1 AND reserved = 0 AND balance >= ?2";
+	struct ledger_key k;
+	sqlite3_stmt *st;
+	enum rerr e;
+	int64_t take;
+	int n;
+
+	*amount = 0;
+	if (!key_ok(hash) || unit_msat <= 0 || !text_ok(ref))
+		return RERR_INVALID;
+	if (db_begin(db) != RERR_OK)
+		return RERR_DB;
+	e = key_read(db, hash, &k);
+	if (e != RERR_OK)
+		goto out;
+	e = RERR_INVALID;
+	if (k.parent[0] != '\0')
+		goto out;
+	/* Policy: no withdrawal while requests are in flight; what they
+	 * will cost is not known yet. */
+	e = RERR_CONFLICT;
+	if (k.reserved != 0)
+		goto out;
+	take = ledger_available(&k);
+	take -= take % unit_msat;
+	e = RERR_OK;
+	if (take <= 0)
+		goto out;
+	e = RERR_DB;
+	if ((st = db_stmt(db, sql)) == NULL)
+		goto out;
+	sqlite3_bind_text(st, 1, hash, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 2, take);
+	n = step_done(db, st);
+	if (n != 1) {
+		e = n == 0 ? RERR_CONFLICT : RERR_DB;
+		goto out;
+	}
+	if (journal_add(db, hash, -take, LEDGER_REFUND, ref, wall_sec()) < 0)
+		goto out;
+	*amount = take;
+	e = RERR_OK;
+out:
+	e = finish(db, e);
+	if (e != RERR_OK)
+		*amount = 0;
+	return e;
+}
+
+enum rerr
+ledger_child_keys_create(struct db *db, const char *parent, const char *const *hashes,
+    size_t count, int64_t cost_each, const struct ledger_limits *lim,
+    int64_t *parent_balance, int64_t *available)
+{
+	static const char fee_sql[] =
+	    "UPDATE api_keys SET balance = balance - ?2, total_spent = total_spent + ?2"
+	    " WHERE hashed_key = ?1 AND " AVAILABLE_SQL " >= ?2";
+	static const char ins_sql[] =
+	    "INSERT INTO api_keys (hashed_key, parent_key_hash, balance_limit,"
+	    " balance_limit_reset, balance_limit_reset_at, validity_date, created_at)"
+	    " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)";
+	struct ledger_key p;
+	sqlite3_stmt *st;
+	enum rerr e;
+	int64_t total, now = wall_sec();
+	size_t i;
+	int n;
+
+	if (available != NULL)
+		*available = 0;
+	if (!key_ok(parent) || count < 1 || count > LEDGER_CHILD_MAX || cost_each < 0 ||
+	    !limits_ok(lim) || __builtin_mul_overflow(cost_each, (int64_t)count, &total))
+		return RERR_INVALID;
+	for (i = 0; i < count; i++)
+		if (!key_ok(hashes[i]))
+			return RERR_INVALID;
+	if (db_begin(db) != RERR_OK)
+		return RERR_DB;
+	e = key_read(db, parent, &p);
+	if (e != RERR_OK)
+		goto out;
+	if (available != NULL)
+		*available = ledger_available(&p);
+	e = RERR_INVALID;
+	if (p.parent[0] != '\0')
+		goto out;
+	if (total > 0) {
+		e = RERR_DB;
+		if ((st = db_stmt(db, fee_sql)) == NULL)
+			goto out;
+		sqlite3_bind_text(st, 1, parent, -1, SQLITE_STATIC);
+		sqlite3_bind_int64(st, 2, total);
+		n = step_done(db, st);
+		if (n != 1) {
+			e = n == 0 ? RERR_CONFLICT : RERR_DB;
+			goto out;
+		}
+		if (journal_add(db, parent, -total, LEDGER_CHILD_KEY_FEE, NULL, now) < 0)
+			goto out;
+		p.balance -= total;
+	}
+	for (i = 0; i < count; i++) {
+		e = RERR_DB;
+		if ((st = db_stmt(db, ins_sql)) == NULL)
+			goto out;
+		sqlite3_bind_text(st, 1, hashes[i], -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, 2, parent, -1, SQLITE_STATIC);
+		bind_opt_i64(st, 3, lim->has_limit, lim->balance_limit);
+		sqlite3_bind_text(st, 4, reset_names[lim->reset], -1, SQLITE_STATIC);
+		bind_opt_i64(st, 5, lim->reset != LEDGER_RESET_NONE, now);
+		bind_opt_i64(st, 6, lim->has_validity, lim->validity_date);
+		sqlite3_bind_int64(st, 7, now);
+		if (step_done(db, st) != 1) {
+			if (sqlite3_extended_errcode(db_handle(db)) ==
+			    SQLITE_CONSTRAINT_PRIMARYKEY)
+				e = RERR_CONFLICT;
+			goto out;
+		}
+	}
+	if (parent_balance != NULL)
+		*parent_balance = p.balance;
+	e = RERR_OK;
+out:
+	return finish(db, e);
+}
+
+enum rerr
+ledger_child_reset(struct db *db, const char *parent, const char *child)
+{
+	static const char sql[] =
+	    "UPDATE api_keys SET total_spent = 0, balance_limit_reset_at ="
+	    " CASE WHEN balance_limit_reset IS NULL THEN balance_limit_reset_at ELSE ?2 END"
+	    " WHERE hashed_key = ?1";
+	struct ledger_key c;
+	sqlite3_stmt *st;
+	enum rerr e;
+
+	if (!key_ok(parent) || !key_ok(child))
+		return RERR_INVALID;
+	if (db_begin(db) != RERR_OK)
+		return RERR_DB;
+	e = key_read(db, child, &c);
+	if (e != RERR_OK)
+		goto out;
+	e = RERR_CONFLICT;
+	if (strcmp(c.parent, parent) != 0)
+		goto out;
+	e = RERR_DB;
+	if ((st = db_stmt(db, sql)) == NULL)
+		goto out;
+	sqlite3_bind_text(st, 1, child, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 2, wall_sec());
+	if (step_done(db, st) == 1)
+		e = RERR_OK;
+out:
+	return finish(db, e);
+}
+
+/* ------------------------------------------------------------------------ */
+/* Reservations                                                              */
+
+enum rerr
+ledger_reserve(struct db *db, const char *hash, int64_t amount, const char *request_id,
+    const char *model, struct ledger_reserve_result *r)
+{
+	/* One statement for the billing key; when the presented key is the
+	 * billing key its limit is checked here too (atomically - Routstr
+	 * only pre-checks it). */
+	static const char bill_sql[] =
+	    "UPDATE api_keys SET reserved = reserved + ?2"
+	    " WHERE hashed_key = ?1 AND " AVAILABLE_SQL " >= ?2"
+	    " AND (hashed_key <> ?3 OR balance_limit IS NULL"
+	    "      OR total_spent + reserved + ?2 <= balance_limit)";
+	static const char child_sql[] =
+	    "UPDATE api_keys SET reserved = reserved + ?2"
+	    " WHERE hashed_key = ?1"
+	    " AND (balance_limit IS NULL OR total_spent + reserved + ?2 <= balance_limit)";
+	static const char ins_sql[] =
+	    "INSERT INTO reservations (key_hash, billing_key_hash, amount, owner_pid,"
+	    " owner_start_time, owner_boot_id, owner_pidns, request_id, model, created_at)"
+	    " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)";
+	struct ledger_key k, b;
+	struct owner me;
+	sqlite3_stmt *st;
+	enum rerr e;
+	int64_t now = wall_sec();
+	bool child;
+	int n;
+
+	memset(r, 0, sizeof(*r));
+	if (!key_ok(hash) || amount <= 0 || !text_ok(request_id) || !text_ok(model))
+		return RERR_INVALID;
+	if (self_owner(&me) < 0)
+		return RERR_INTERNAL;
+	if (db_begin(db) != RERR_OK)
+		return RERR_DB;
+	e = key_read(db, hash, &k);
+	if (e != RERR_OK)
+		goto out;
+	child = k.parent[0] != '\0';
+	if (child)
+		e = key_read(db, k.parent, &b);
+	else
+		b = k;
+	if (e != RERR_OK)
+		goto out;
+	r->balance = b.balance;
+	r->reserved = b.reserved;
+	r->available = ledger_available(&b);
+	r->limit = k.lim.balance_limit;
+	r->key_reserved = k.reserved;
+	if (k.lim.has_validity && now > k.lim.validity_date) {
+		r->refusal = LEDGER_REFUSE_EXPIRED;
+		e = RERR_CONFLICT;
+		goto out;
+	}
+	e = RERR_DB;
+	if (limit_reset_if_due(db, &k, now) < 0)
+		goto out;
+	if (!child)
+		b.total_spent = k.total_spent;
+	r->spent = k.total_spent;
+
+	if ((st = db_stmt(db, bill_sql)) == NULL)
+		goto out;
+	sqlite3_bind_text(st, 1, b.hashed_key, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 2, amount);
+	sqlite3_bind_text(st, 3, k.hashed_key, -1, SQLITE_STATIC);
+	if ((n = step_done(db, st)) < 0)
+		goto out;
+	if (n == 0) {
+		/* We hold the write lock: the figures read above are current. */
+		r->refusal = r->available < amount ? LEDGER_REFUSE_INSUFFICIENT :
+		    LEDGER_REFUSE_LIMIT;
+		e = RERR_CONFLICT;
+		goto out;
+	}
+	if (child) {
+		if ((st = db_stmt(db, child_sql)) == NULL)
+			goto out;
+		sqlite3_bind_text(st, 1, k.hashed_key, -1, SQLITE_STATIC);
+		sqlite3_bind_int64(st, 2, amount);
+		if ((n = step_done(db, st)) < 0)
+			goto out;
+		if (n == 0) {
+			r->refusal = LEDGER_REFUSE_LIMIT;
+			e = RERR_CONFLICT;
+			goto out;
+		}
+	}
+	if ((st = db_stmt(db, ins_sql)) == NULL)
+		goto out;
+	sqlite3_bind_text(st, 1, k.hashed_key, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, b.hashed_key, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 3, amount);
+	sqlite3_bind_int64(st, 4, (int64_t)me.pid);
+	sqlite3_bind_int64(st, 5, me.start_time);
+	sqlite3_bind_text(st, 6, me.boot_id, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 7, me.pidns, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 8, request_id, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 9, model, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 10, now);
+	if (step_done(db, st) != 1)
+		goto out;
+	r->id = sqlite3_last_insert_rowid(db_handle(db));
+	r->reserved += amount;
+	r->available -= amount;
+	r->key_reserved += amount;
+	e = RERR_OK;
+out:
+	e = finish(db, e);
+	if (e != RERR_OK)
+		r->id = 0;
+	return e;
+}
+
+enum rerr
+ledger_progress(struct db *db, int64_t id, int64_t cost_so_far)
+{
+	static const char sql[] =
+	    "UPDATE reservations SET progress = min(max(progress, ?2), amount)"
+	    " WHERE id = ?1 AND state = 'active'";
+	sqlite3_stmt *st;
+	int n;
+
+	if (cost_so_far < 0)
+		return RERR_INVALID;
+	if ((st = db_stmt(db, sql)) == NULL)
+		return RERR_DB;
+	sqlite3_bind_int64(st, 1, id);
+	sqlite3_bind_int64(st, 2, cost_so_far);
+	n = step_done(db, st);
+	return n < 0 ? RERR_DB : n == 0 ? RERR_CONFLICT : RERR_OK;
+}
+
+/* A reservation row, copied out. */
+struct resv {
+	int64_t id;
+	char key[LEDGER_KEY_MAX + 1];
+	char billing[LEDGER_KEY_MAX + 1];
+	int64_t amount;
+	bool active;
+};
+
+static enum rerr
+resv_read(struct db *db, int64_t id, struct resv *v)
+{
+	static const char sql[] =
+	    "SELECT key_hash, billing_key_hash, amount, state = 'active'"
+	    " FROM reservations WHERE id = ?1";
+	sqlite3_stmt *st = db_stmt(db, sql);
+	int rc;
+
+	if (st == NULL)
+		return RERR_DB;
+	sqlite3_bind_int64(st, 1, id);
+	rc = sqlite3_step(st);
+	if (rc != SQLITE_ROW) {
+		sqlite3_reset(st);
+		return rc == SQLITE_DONE ? RERR_NOT_FOUND : RERR_DB;
+	}
+	v->id = id;
+	col_text(st, 0, v->key, sizeof(v->key));
+	col_text(st, 1, v->billing, sizeof(v->billing));
+	v->amount = sqlite3_column_int64(st, 2);
+	v->active = sqlite3_column_int(st, 3) != 0;
+	sqlite3_reset(st);
+	return RERR_OK;
+}
+
+/* Inside a transaction: take reservation v out of reserved on its billing
+ * key (charging charge from the balance) and, for a child, on the child.
+ * requests is 1 for a finished request, 0 for a release. */
+static enum rerr
+unreserve(struct db *db, const struct resv *v, int64_t charge, int requests)
+{
+	static const char bill_sql[] =
+	    "UPDATE api_keys SET reserved = reserved - ?2, balance = balance - ?3,"
+	    " total_spent = total_spent + ?3, total_requests = total_requests + ?4"
+	    " WHERE hashed_key = ?1 AND reserved >= ?2 AND balance >= ?3";
+	static const char child_sql[] =
+	    "UPDATE api_keys SET reserved = reserved - ?2,"
+	    " total_spent = total_spent + ?3, total_requests = total_requests + ?4"
+	    " WHERE hashed_key = ?1 AND reserved >= ?2";
+	sqlite3_stmt *st;
+	int n;
+
+	if ((st = db_stmt(db, bill_sql)) == NULL)
+		return RERR_DB;
+	sqlite3_bind_text(st, 1, v->billing, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 2, v->amount);
+	sqlite3_bind_int64(st, 3, charge);
+	sqlite3_bind_int(st, 4, requests);
+	if ((n = step_done(db, st)) != 1) {
+		if (n == 0)
+			log_error("ledger: reservation %lld: billing key state does not match",
+			    (long long)v->id);
+		return n == 0 ? RERR_INTERNAL : RERR_DB;
+	}
+	if (strcmp(v->key, v->billing) != 0) {
+		if ((st = db_stmt(db, child_sql)) == NULL)
+			return RERR_DB;
+		sqlite3_bind_text(st, 1, v->key, -1, SQLITE_STATIC);
+		sqlite3_bind_int64(st, 2, v->amount);
+		sqlite3_bind_int64(st, 3, charge);
+		sqlite3_bind_int(st, 4, requests);
+		if ((n = step_done(db, st)) != 1)
+			return n == 0 ? RERR_INTERNAL : RERR_DB;
+	}
+	return RERR_OK;
+}
+
+static enum rerr
+request_log_add(struct db *db, const struct resv *v, const struct ledger_request_log *log,
+    int64_t cost, int64_t now)
+{
+	static const char sql[] =
+	    "INSERT INTO requests (request_id, key_hash, reservation_id, model, provider,"
+	    " status, tokens_in, tokens_out, cost_msat, duration_ms, upstream_ms, created_at)"
+	    " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)";
+	sqlite3_stmt *st = db_stmt(db, sql);
+
+	if (st == NULL)
+		return RERR_DB;
+	sqlite3_bind_text(st, 1, log->request_id ? log->request_id : "", -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, v->key, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 3, v->id);
+	sqlite3_bind_text(st, 4, log->model, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 5, log->provider, -1, SQLITE_STATIC);
+	sqlite3_bind_int(st, 6, log->status);
+	sqlite3_bind_int64(st, 7, log->tokens_in);
+	sqlite3_bind_int64(st, 8, log->tokens_out);
+	sqlite3_bind_int64(st, 9, cost);
+	sqlite3_bind_int64(st, 10, log->duration_ms);
+	sqlite3_bind_int64(st, 11, log->upstream_ms);
+	sqlite3_bind_int64(st, 12, now);
+	return step_done(db, st) == 1 ? RERR_OK : RERR_DB;
+}
+
+/* Settle (state 'settled', by owner or sweeper) or release (charge < 0)
+ * reservation id, in its own transaction. cap_at_amount: the sweeper never
+ * charges past the reservation. */
+static enum rerr
+finish_reservation(struct db *db, int64_t id, int64_t cost, bool cap_at_amount,
+    const char *by, const struct ledger_request_log *log, struct ledger_settle_result *out)
+{
+	static const char settle_sql[] =
+	    "UPDATE reservations SET state = 'settled', charged = ?2, settled_by = ?3,"
+	    " settled_at = ?4 WHERE id = ?1 AND state = 'active'";
+	static const char release_sql[] =
+	    "UPDATE reservations SET state = 'released', settled_at = ?2"
+	    " WHERE id = ?1 AND state = 'active'";
+	struct ledger_settle_result res;
+	struct ledger_key b;
+	struct resv v;
+	sqlite3_stmt *st;
+	enum rerr e;
+	int64_t now = wall_sec(), charge = 0, free_msat;
+	char ref[24];
+
+	memset(&res, 0, sizeof(res));
+	if (db_begin(db) != RERR_OK)
+		return RERR_DB;
+	e = resv_read(db, id, &v);
+	if (e != RERR_OK)
+		goto out;
+	e = RERR_CONFLICT;	/* settled or released already: exactly once */
+	if (!v.active)
+		goto out;
+	if ((e = key_read(db, v.billing, &b)) != RERR_OK) {
+		if (e == RERR_NOT_FOUND)
+			e = RERR_INTERNAL;
+		goto out;
+	}
+	if (cost >= 0) {
+		/* The overrun rule (ledger.h): up to the reservation, plus
+		 * whatever of the balance nobody has reserved. */
+		free_msat = ledger_available(&b);
+		if (free_msat < 0)
+			free_msat = 0;
+		charge = cost <= v.amount ? cost :
+		    cap_at_amount ? v.amount :
+		    cost - v.amount <= free_msat ? cost : v.amount + free_msat;
+		res.charged = charge;
+		res.forgiven = cost - charge;
+	}
+	if ((e = unreserve(db, &v, charge, cost >= 0 ? 1 : 0)) != RERR_OK)
+		goto out;
+	e = RERR_DB;
+	if (cost >= 0) {
+		if ((st = db_stmt(db, settle_sql)) == NULL)
+			goto out;
+		sqlite3_bind_int64(st, 1, id);
+		sqlite3_bind_int64(st, 2, charge);
+		sqlite3_bind_text(st, 3, by, -1, SQLITE_STATIC);
+		sqlite3_bind_int64(st, 4, now);
+	} else {
+		if ((st = db_stmt(db, release_sql)) == NULL)
+			goto out;
+		sqlite3_bind_int64(st, 1, id);
+		sqlite3_bind_int64(st, 2, now);
+	}
+	if (step_done(db, st) != 1)
+		goto out;
+	snprintf(ref, sizeof(ref), "%lld", (long long)id);
+	if (charge > 0 && journal_add(db, v.billing, -charge, LEDGER_CHARGE, ref, now) < 0)
+		goto out;
+	if (log != NULL && (e = request_log_add(db, &v, log, charge, now)) != RERR_OK)
+		goto out;
+	res.balance_after = b.balance - charge;
+	e = RERR_OK;
+out:
+	e = finish(db, e);
+	if (out != NULL)
+		*out = e == RERR_OK ? res : (struct ledger_settle_result){ 0, 0, 0 };
+	return e;
+}
+
+enum rerr
+ledger_settle(struct db *db, int64_t id, int64_t cost_msat,
+    const struct ledger_request_log *log, struct ledger_settle_result *out)
+{
+	if (cost_msat < 0 || (log != NULL && (!text_ok(log->request_id) ||
+	    !text_ok(log->model) || !text_ok(log->provider)))) {
+		if (out != NULL)
+			memset(out, 0, sizeof(*out));
+		return RERR_INVALID;
+	}
+	return finish_reservation(db, id, cost_msat, false, "owner", log, out);
+}
+
+enum rerr
+ledger_release(struct db *db, int64_t id)
+{
+	return finish_reservation(db, id, -1, false, NULL, NULL, NULL);
+}
+
+/* ------------------------------------------------------------------------ */
+/* Sweeper                                                                   */
+
+struct sweep_row {
+	int64_t id;
+	pid_t pid;
+	int64_t start_time;
+	int64_t progress;
+	char boot_id[64];
+	char pidns[64];
+};
+
+/* Copy out up to max active reservations (of hash and its children, or all). */
+static enum rerr
+sweep_rows(struct db *db, const char *hash, struct sweep_row *rows, size_t max, size_t *n)
+{
+	static const char all_sql[] =
+	    "SELECT id, owner_pid, owner_start_time, progress, owner_boot_id, owner_pidns"
+	    " FROM reservations WHERE state = 'active' ORDER BY id LIMIT ?1";
+	static const char key_sql[] =
+	    "SELECT id, owner_pid, owner_start_time, progress, owner_boot_id, owner_pidns"
+	    " FROM reservations WHERE state = 'active'"
+	    " AND (key_hash = ?2 OR billing_key_hash = ?2) ORDER BY id LIMIT ?1";
+	sqlite3_stmt *st = db_stmt(db, hash ? key_sql : all_sql);
+	int rc;
+
+	*n = 0;
+	if (st == NULL)
+		return RERR_DB;
+	sqlite3_bind_int64(st, 1, (int64_t)max);
+	if (hash != NULL)
+		sqlite3_bind_text(st, 2, hash, -1, SQLITE_STATIC);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW && *n < max) {
+		struct sweep_row *w = &rows[(*n)++];
+
+		w->id = sqlite3_column_int64(st, 0);
+		w->pid = (pid_t)sqlite3_column_int64(st, 1);
+		w->start_time = sqlite3_column_int64(st, 2);
+		w->progress = sqlite3_column_int64(st, 3);
+		col_text(st, 4, w->boot_id, sizeof(w->boot_id));
+		col_text(st, 5, w->pidns, sizeof(w->pidns));
+	}
+	sqlite3_reset(st);
+	if (rc != SQLITE_DONE && rc != SQLITE_ROW) {
+		log_error("ledger: sweep: %s", sqlite3_errmsg(db_handle(db)));
+		return RERR_DB;
+	}
+	return RERR_OK;
+}
+
+enum rerr
+ledger_sweep(struct db *db, const char *hash, struct ledger_sweep_result *out)
+{
+	struct ledger_sweep_result res;
+	struct sweep_row *rows = NULL;
+	size_t n = 0, i;
+	enum rerr e;
+
+	memset(&res, 0, sizeof(res));
+	if (hash != NULL && !key_ok(hash)) {
+		e = RERR_INVALID;
+		goto out;
+	}
+	rows = xcalloc(LEDGER_SWEEP_BATCH, sizeof(*rows));
+	if ((e = sweep_rows(db, hash, rows, LEDGER_SWEEP_BATCH, &n)) != RERR_OK)
+		goto out;
+	for (i = 0; i < n; i++) {
+		struct ledger_settle_result sr;
+		int alive = ledger_owner_alive(rows[i].pid, rows[i].start_time,
+		    rows[i].boot_id, rows[i].pidns);
+		enum rerr r;
+
+		res.checked++;
+		if (alive != 0) {
+			if (alive > 0)
+				res.alive++;
+			else
+				res.foreign++;
+			continue;
+		}
+		/* Policy: the owner died mid-request. Charge what it recorded
+		 * as relayed (capped by the reservation); nothing recorded
+		 * means nothing is known to have been delivered: release. */
+		if (rows[i].progress > 0)
+			r = finish_reservation(db, rows[i].id, rows[i].progress, true, "sweeper",
+			    NULL, &sr);
+		else
+			r = finish_reservation(db, rows[i].id, -1, true, NULL, NULL, &sr);
+		if (r == RERR_CONFLICT)
+			continue;	/* finished meanwhile by someone else */
+		if (r != RERR_OK) {
+			e = r;
+			goto out;
+		}
+		res.swept++;
+		res.charged += sr.charged;
+		log_info("ledger: swept reservation %lld of dead pid %ld, charged %lld msat",
+		    (long long)rows[i].id, (long)rows[i].pid, (long long)sr.charged);
+	}
+	e = RERR_OK;
+out:
+	free(rows);
+	if (out != NULL)
+		*out = res;
+	return e;
+}
+
+/* ------------------------------------------------------------------------ */
+/* Audit                                                                     */
+
+struct vlist {
+	struct ledger_violation *v;
+	size_t n;	/* all found */
+};
+
+static void
+vadd(struct vlist *l, enum ledger_violation_kind kind, const char *key, int64_t rid,
+    int64_t expected, int64_t actual)
+{
+	struct ledger_violation *x;
+
+	if (l->n++ >= LEDGER_AUDIT_MAX)
+		return;
+	if (l->v == NULL)
+		l->v = xcalloc(LEDGER_AUDIT_MAX, sizeof(*l->v));
+	x = &l->v[l->n - 1];
+	x->kind = kind;
+	snprintf(x->key_hash, sizeof(x->key_hash), "%s", key ? key : "");
+	x->reservation_id = rid;
+	x->expected = expected;
+	x->actual = actual;
+}
+
+/* Run one audit query whose rows are (key, reservation id, expected,
+ * actual), each row a violation of kind. */
+static enum rerr
+audit_query(struct db *db, const char *sql, enum ledger_violation_kind kind, struct vlist *l)
+{
+	sqlite3_stmt *st = db_stmt(db, sql);
+	int rc;
+
+	if (st == NULL)
+		return RERR_DB;
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW)
+		vadd(l, kind, (const char *)sqlite3_column_text(st, 0),
+		    sqlite3_column_int64(st, 1), sqlite3_column_int64(st, 2),
+		    sqlite3_column_int64(st, 3));
+	sqlite3_reset(st);
+	if (rc != SQLITE_DONE) {
+		log_error("ledger: audit: %s", sqlite3_errmsg(db_handle(db)));
+		return RERR_DB;
+	}
+	return RERR_OK;
+}
+
+/* Rows: key, reservation id, expected, actual. */
+static const char audit_balance_sql[] =
+    "SELECT k.hashed_key, 0, coalesce(j.s, 0), k.balance FROM api_keys k"
+    " LEFT JOIN (SELECT key_hash, sum(delta) AS s FROM journal GROUP BY key_hash) j"
+    " ON j.key_hash = k.hashed_key WHERE k.balance <> coalesce(j.s, 0)";
+static const char audit_orphan_sql[] =
+    "SELECT key_hash, 0, 0, sum(delta) FROM journal"
+    " WHERE key_hash NOT IN (SELECT hashed_key FROM api_keys)"
+    " GROUP BY key_hash HAVING sum(delta) <> 0";
+static const char audit_reserved_sql[] =
+    "SELECT k.hashed_key, 0, coalesce((SELECT sum(r.amount) FROM reservations r"
+    "   WHERE r.state = 'active' AND (CASE WHEN k.parent_key_hash IS NULL"
+    "   THEN r.billing_key_hash ELSE r.key_hash END) = k.hashed_key), 0), k.reserved"
+    " FROM api_keys k WHERE k.reserved <> coalesce((SELECT sum(r.amount) FROM reservations r"
+    "   WHERE r.state = 'active' AND (CASE WHEN k.parent_key_hash IS NULL"
+    "   THEN r.billing_key_hash ELSE r.key_hash END) = k.hashed_key), 0)";
+static const char audit_negative_sql[] =
+    "SELECT hashed_key, 0, 0, min(balance, reserved, total_spent) FROM api_keys"
+    " WHERE balance < 0 OR reserved < 0 OR total_spent < 0";
+static const char audit_overdraft_sql[] =
+    "SELECT hashed_key, 0, balance, reserved FROM api_keys"
+    " WHERE parent_key_hash IS NULL AND reserved > balance";
+static const char audit_charge_sql[] =
+    "SELECT r.billing_key_hash, r.id, r.charged, coalesce((SELECT -sum(j.delta) FROM journal j"
+    "   WHERE j.kind = 'charge' AND j.ref = CAST(r.id AS TEXT)), 0)"
+    " FROM reservations r WHERE r.state = 'settled' AND r.charged <> coalesce("
+    "   (SELECT -sum(j.delta) FROM journal j"
+    "    WHERE j.kind = 'charge' AND j.ref = CAST(r.id AS TEXT)), 0)";
+
+enum rerr
+ledger_audit(struct db *db, bool check_owners, struct ledger_violation **out, size_t *n)
+{
+	struct vlist l = { NULL, 0 };
+	struct sweep_row *rows = NULL;
+	size_t nrows = 0, i;
+	enum rerr e;
+
+	*out = NULL;
+	*n = 0;
+	/* A deferred transaction: every check reads the same snapshot, and
+	 * writers are not blocked meanwhile (WAL). */
+	if (db_exec(db, "BEGIN") != RERR_OK)
+		return RERR_DB;
+	if ((e = audit_query(db, audit_balance_sql, LEDGER_V_BALANCE_JOURNAL, &l)) != RERR_OK ||
+	    (e = audit_query(db, audit_orphan_sql, LEDGER_V_ORPHAN_JOURNAL, &l)) != RERR_OK ||
+	    (e = audit_query(db, audit_reserved_sql, LEDGER_V_RESERVED, &l)) != RERR_OK ||
+	    (e = audit_query(db, audit_negative_sql, LEDGER_V_NEGATIVE, &l)) != RERR_OK ||
+	    (e = audit_query(db, audit_overdraft_sql, LEDGER_V_OVERDRAFT, &l)) != RERR_OK ||
+	    (e = audit_query(db, audit_charge_sql, LEDGER_V_CHARGE_JOURNAL, &l)) != RERR_OK)
+		goto out;
+	if (check_owners) {
+		rows = xcalloc(LEDGER_SWEEP_BATCH, sizeof(*rows));
+		if ((e = sweep_rows(db, NULL, rows, LEDGER_SWEEP_BATCH, &nrows)) != RERR_OK)
+			goto out;
+		for (i = 0; i < nrows; i++)
+			if (ledger_owner_alive(rows[i].pid, rows[i].start_time, rows[i].boot_id,
+			    rows[i].pidns) == 0)
+				vadd(&l, LEDGER_V_DEAD_OWNER, NULL, rows[i].id, 0,
+				    (int64_t)rows[i].pid);
+	}
+	e = RERR_OK;
+out:
+	free(rows);
+	db_exec(db, e == RERR_OK ? "COMMIT" : "ROLLBACK");
+	if (e != RERR_OK) {
+		free(l.v);
+		return e;
+	}
+	*out = l.v;
+	*n = l.n;
+	return RERR_OK;
+}
