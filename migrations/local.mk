@@ -2,7 +2,9 @@
 # binary always carries the schema it expects. Add new files to MIGRATIONS.
 MIGRATIONS = \
 	migrations/0001_init.sql \
-	migrations/0002_ledger.sql
+	migrations/0002_ledger.sql \
+	migrations/0003_cashu.sql \
+	migrations/0004_catalog.sql
 
 EXTRA_DIST += $(MIGRATIONS) scripts/embed-migrations.sh
 nodist_libroutstr_a_SOURCES = migrations.c

@@ -1,0 +1,211 @@
+/* models: GET /v1/models (also /v1/models/, /models, /models/): the catalogue
+ * in Routstr's shape (reference routstr-proxy.md 9.2), {"data":[...]} with no
+ * "object" key. Every price is printed from an exact integer through
+ * pricing_fmt_* and json_object_new_double_s, so no float rounding shows. */
+#include "config.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include <json-c/json.h>
+
+#include "catalog.h"
+#include "conf.h"
+#include "handlers.h"
+#include "price.h"
+#include "pricing.h"
+#include "server.h"
+
+#define NUM_LEN 48
+
+/* A JSON number printed as the exact decimal text ds. json-c wants a double
+ * beside it; that double is never printed nor used for money. */
+static struct json_object *
+exact_num(const char *ds)
+{
+	return json_object_new_double_s(strtod(ds, NULL), ds);
+}
+
+static struct json_object *
+fusd_num(int64_t fusd)
+{
+	char b[NUM_LEN];
+
+	return exact_num(pricing_fmt_fusd(fusd, b, sizeof(b)));
+}
+
+static struct json_object *
+psat_num(int64_t psat)
+{
+	char b[NUM_LEN];
+
+	return exact_num(pricing_fmt_psat(psat, b, sizeof(b)));
+}
+
+static struct json_object *
+msat_as_sat_num(int64_t msat)
+{
+	char b[NUM_LEN];
+
+	return exact_num(pricing_fmt_msat_as_sat(msat, b, sizeof(b)));
+}
+
+/* Text of a stored JSON fragment as a new object (NULL for null). */
+static struct json_object *
+parsed(const char *text)
+{
+	return text != NULL ? json_tokener_parse(text) : NULL;
+}
+
+static struct json_object *
+opt_str(const char *s)
+{
+	return s != NULL ? json_object_new_string(s) : NULL;
+}
+
+static struct json_object *
+opt_count(int64_t v)
+{
+	return v >= 0 ? json_object_new_int64(v) : NULL;
+}
+
+/* "pricing": USD, provider fee applied; NULL when too large to print. */
+static struct json_object *
+usd_pricing(const struct catalog_model *m, const struct pricing_params *pp)
+{
+	static const char *const max_keys[3] = { "max_prompt_cost", "max_completion_cost",
+		"max_cost" };
+	int64_t v[CATALOG_USD__MAX];
+	struct json_object *o;
+	int i;
+
+	if (catalog_usd_pricing(m, pp->provider_fee_ppm, pp->min_request_msat, v) != RERR_OK)
+		return NULL;
+	o = json_object_new_object();
+	for (i = 0; i < PRICING__MAX; i++)
+		json_object_object_add(o, pricing_field_key[i], fusd_num(v[i]));
+	for (i = 0; i < 3; i++)
+		json_object_object_add(o, max_keys[i], fusd_num(v[PRICING__MAX + i]));
+	return o;
+}
+
+/* "sats_pricing": sats per unit and max costs in sats (both fees applied);
+ * NULL without a BTC price. */
+static struct json_object *
+sats_pricing(const struct catalog_model *m, const struct pricing_params *pp)
+{
+	struct pricing_sats s;
+	struct json_object *o;
+	int i;
+
+	if (pp->btc_usd_micro <= 0 || pricing_sats(pp, &m->price, &s) != RERR_OK)
+		return NULL;
+	o = json_object_new_object();
+	for (i = 0; i < PRICING__MAX; i++)
+		json_object_object_add(o, pricing_field_key[i], psat_num(s.psat[i]));
+	json_object_object_add(o, "max_prompt_cost", msat_as_sat_num(s.max_prompt_msat));
+	json_object_object_add(o, "max_completion_cost", msat_as_sat_num(s.max_completion_msat));
+	json_object_object_add(o, "max_cost", msat_as_sat_num(s.max_cost_msat));
+	return o;
+}
+
+static struct json_object *
+top_provider(const struct catalog_model *m)
+{
+	struct json_object *o;
+
+	if (!m->has_top_provider)
+		return NULL;
+	o = json_object_new_object();
+	json_object_object_add(o, "context_length", opt_count(m->top_context_length));
+	json_object_object_add(o, "max_completion_tokens",
+	    opt_count(m->top_max_completion_tokens));
+	json_object_object_add(o, "is_moderated", m->is_moderated < 0 ? NULL :
+	    json_object_new_boolean(m->is_moderated));
+	return o;
+}
+
+static struct json_object *
+alias_ids(const struct catalog_model *m)
+{
+	struct json_object *a;
+	size_t i;
+
+	if (m->alias_ids == NULL)
+		return NULL;
+	a = json_object_new_array();
+	for (i = 0; i < m->nalias_ids; i++)
+		json_object_array_add(a, json_object_new_string(m->alias_ids[i]));
+	return a;
+}
+
+/* Routstr reports the provider type; ours is guessed from the base URL. */
+static const char *
+provider_type(const char *base_url)
+{
+	if (strstr(base_url, "openrouter.ai") != NULL)
+		return "openrouter";
+	if (strstr(base_url, "api.openai.com") != NULL)
+		return "openai";
+	return "custom";
+}
+
+/* One item, keys in Routstr's order. */
+static struct json_object *
+model_item(const struct catalog_model *m, const struct pricing_params *pp, const char *prov)
+{
+	struct json_object *o = json_object_new_object();
+
+	json_object_object_add(o, "id", json_object_new_string(m->id));
+	json_object_object_add(o, "name", json_object_new_string(m->name));
+	json_object_object_add(o, "created", json_object_new_int64(m->created));
+	json_object_object_add(o, "description", json_object_new_string(m->description));
+	json_object_object_add(o, "context_length",
+	    json_object_new_int64(m->price.context_length));
+	json_object_object_add(o, "architecture", parsed(m->architecture_json));
+	json_object_object_add(o, "pricing", usd_pricing(m, pp));
+	json_object_object_add(o, "sats_pricing", sats_pricing(m, pp));
+	json_object_object_add(o, "per_request_limits", parsed(m->per_request_limits_json));
+	json_object_object_add(o, "top_provider", top_provider(m));
+	json_object_object_add(o, "enabled", json_object_new_boolean(1));
+	json_object_object_add(o, "upstream_provider_id",
+	    json_object_new_string(m->provider != NULL ? m->provider : prov));
+	json_object_object_add(o, "canonical_slug", opt_str(m->canonical_slug));
+	json_object_object_add(o, "alias_ids", alias_ids(m));
+	json_object_object_add(o, "forwarded_model_id",
+	    strcmp(m->upstream_id, m->id) != 0 ? json_object_new_string(m->upstream_id) : NULL);
+	return o;
+}
+
+/* GET /v1/models. Unpriced models are listed only in FIXED_PRICING mode
+ * (elsewhere they cannot be served). The BTC price may be refreshed first
+ * (price_btc_usd); without one sats_pricing is null. */
+void
+h_models(struct req *r)
+{
+	const struct conf *c = conf_get();
+	struct worker *w = r->worker;
+	struct catalog *cat = catalog_current(w->db);
+	struct json_object *root = json_object_new_object(), *data = json_object_new_array();
+	struct pricing_params pp;
+	const char *prov = provider_type(conf_str(c, CONF_UPSTREAM_BASE_URL));
+	int64_t btc = 0, age = 0;
+	size_t i, n = catalog_count(cat), shown = 0;
+	bool fixed = conf_bool(c, CONF_FIXED_PRICING);
+
+	if (price_btc_usd(w->db, w->up, &btc, &age) != RERR_OK)
+		btc = 0;
+	pricing_params_from_conf(c, 0, btc, &pp);
+	for (i = 0; i < n; i++) {
+		const struct catalog_model *m = catalog_at(cat, i);
+
+		if (!m->priced && !fixed)
+			continue;
+		json_object_array_add(data, model_item(m, &pp, prov));
+		shown++;
+	}
+	catalog_release(cat);
+	json_object_object_add(root, "data", data);
+	req_log_extra(r, "models=%zu btc_age=%lld", shown, (long long)age);
+	resp_json(r, 200, root);
+}
