@@ -2,4 +2,4 @@
 bin_PROGRAMS += routstrctl
 routstrctl_SOURCES = cli/routstrctl.c cli/cli.h $(CLI_COMMANDS)
 routstrctl_LDADD = $(LIB_LIBS)
-CLI_COMMANDS =
+CLI_COMMANDS = cli/cmd_cashu.c cli/cmd_cashu.h cli/cmd_money.c cli/cmd_money.h

@@ -7,6 +7,8 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "cmd_cashu.h"
+#include "cmd_money.h"
 #include "conf.h"
 #include "db.h"
 #include "log.h"
@@ -94,6 +96,10 @@ static int cmd_help(int argc, char **argv);
 static const struct cli_command commands[] = {
 	{ "migrate", cmd_migrate, "apply database migrations" },
 	{ "config", cmd_config, "print the effective settings and their sources" },
+	{ "audit", cli_audit, "check balances against the journal and the wallet (exit 1 if off)" },
+	{ "cron", cli_cron, "periodic jobs: reservation sweep, BTC price, mint recovery" },
+	{ "decode-token", cli_decode_token, "print a Cashu token as JSON (no network)" },
+	{ "wallet", cli_wallet, "wallet totals per mint and unit; 'wallet recover'" },
 	{ "help", cmd_help, "list the commands" },
 };
 

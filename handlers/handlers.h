@@ -10,6 +10,19 @@ void h_info(struct req *r);
 void h_health(struct req *r);
 void h_root(struct req *r);
 
+/* balance.c */
+void h_balance_info(struct req *r);
+void h_balance_create(struct req *r);
+void h_balance_topup(struct req *r);
+void h_balance_refund(struct req *r);
+void h_balance_history(struct req *r);
+void h_balance_child_key(struct req *r);
+void h_balance_child_reset(struct req *r);
+void h_balance_not_found(struct req *r);
+
+/* models.c */
+void h_models(struct req *r);
+
 /* proxy.c */
 void h_proxy_chat(struct req *r);
 

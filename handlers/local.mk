@@ -3,4 +3,7 @@ HANDLER_SOURCES = \
 	handlers/handlers.h \
 	handlers/routes.c \
 	handlers/info.c \
-	handlers/proxy.c
+	handlers/proxy.c \
+	handlers/auth.c handlers/auth.h \
+	handlers/balance.c \
+	handlers/wallet_glue.c handlers/wallet_glue.h

@@ -1,26 +1,37 @@
-/* proxy: relay of OpenAI-compatible requests to the configured upstream.
- * Non-streaming answers are read whole (capped) and written with a
- * Content-Length; streaming answers are cut into SSE events and each event is
- * written and flushed at once. A failed write means the client left: the
- * upstream transfer is aborted. */
+/* proxy: paid relay of OpenAI-compatible requests to the upstream.
+ *
+ * The way of one request (DESIGN.md 4): parse the body, find the model,
+ * resolve who pays, reserve the worst-case cost (committed before any
+ * upstream I/O), relay, then settle the real cost exactly once. Streaming
+ * answers are cut into SSE events and each event is written and flushed at
+ * once; a failed write means the client left, and the upstream transfer is
+ * aborted. Every exit after the reservation goes through finish(), which
+ * settles or releases it. */
 #include "config.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "auth.h"
 #include "buf.h"
+#include "catalog.h"
 #include "conf.h"
 #include "handlers.h"
 #include "json.h"
+#include "ledger.h"
 #include "log.h"
+#include "price.h"
+#include "pricing.h"
 #include "server.h"
 #include "sse.h"
 #include "upstream.h"
+#include "usage.h"
 #include "util.h"
 
 #define SSE_EVENT_MAX (4u << 20)	/* one SSE event from the upstream */
 #define ERROR_BODY_MAX (1u << 20)	/* an upstream error body we relay */
+#define PROGRESS_EVERY_US (5 * 1000000)	/* how often a stream records its cost so far */
 
 /* Request headers never forwarded: ours, hop-by-hop, and the client's
  * credentials (the provider key replaces them). */
@@ -33,15 +44,31 @@ static const char *const dropped_headers[] = {
 
 /* Response headers from the upstream that we pass on. */
 static const char *const relayed_headers[] = {
-	"content-type", "cache-control", "retry-after", "x-request-id", "openai-processing-ms",
+	"cache-control", "retry-after", "x-request-id", "openai-processing-ms",
 	"openai-version", "x-ratelimit-limit-requests", "x-ratelimit-limit-tokens",
 	"x-ratelimit-remaining-requests", "x-ratelimit-remaining-tokens",
 	"x-ratelimit-reset-requests", "x-ratelimit-reset-tokens",
 };
 
+/* The money side of one request. */
+struct bill {
+	struct auth who;
+	const struct catalog_model *model;	/* borrowed from cat */
+	struct catalog *cat;			/* our reference */
+	struct pricing_params pp;
+	int64_t prompt_est;	/* estimated prompt tokens */
+	int64_t images;
+	int64_t reserved;	/* msat held by the reservation */
+	int64_t res_id;		/* 0: none held */
+	bool settled;
+	struct pricing_cost cost;
+	int64_t balance_after;
+};
+
 /* State of one relayed exchange. */
 struct relay {
 	struct req *r;
+	struct bill *bill;
 	bool client_stream;	/* the client asked for stream: true */
 	bool client_usage;	/* ...and for stream_options.include_usage */
 	bool sse;		/* the upstream answered 200 text/event-stream */
@@ -49,38 +76,30 @@ struct relay {
 	int status;
 	int64_t last_write_us;
 	int64_t keepalive_us;
+	int64_t last_progress_us;
 	struct sse framer;
 	struct buf data;	/* scratch: one event's data payload */
 	struct buf errbody;	/* a non-SSE answer to a streaming request */
-	int64_t prompt_tokens, completion_tokens;
-	bool usage_seen;
+	struct json_object *usage;	/* last usage object seen (owned) */
+	struct json_object *trailer;	/* held usage chunk (owned) */
+	int64_t out_chars;	/* content characters relayed to the client */
 	bool done_seen;
 	unsigned events;
+	char stream_id[64];
 };
 
 static bool
-is_dropped(const char *name)
+in_list(const char *name, const char *const *list, size_t n)
 {
 	size_t i;
 
-	for (i = 0; i < ARRAY_SIZE(dropped_headers); i++)
-		if (strcmp(name, dropped_headers[i]) == 0)
-			return true;
-	return strncmp(name, "x-routstr-", 10) == 0;
-}
-
-static bool
-is_relayed(const char *name)
-{
-	size_t i;
-
-	for (i = 0; i < ARRAY_SIZE(relayed_headers); i++)
-		if (strcmp(name, relayed_headers[i]) == 0)
+	for (i = 0; i < n; i++)
+		if (strcmp(name, list[i]) == 0)
 			return true;
 	return false;
 }
 
-/* "Name: value" lines for the upstream; the caller frees each and the array. */
+/* "Name: value" lines for the upstream; the caller frees with free_lines. */
 static char **
 forward_headers(const struct req *r)
 {
@@ -88,9 +107,12 @@ forward_headers(const struct req *r)
 	size_t i, n = 0;
 
 	for (i = 0; i < r->nheaders; i++) {
-		if (is_dropped(r->headers[i].name))
+		const char *name = r->headers[i].name;
+
+		if (in_list(name, dropped_headers, ARRAY_SIZE(dropped_headers)) ||
+		    strncmp(name, "x-routstr-", 10) == 0)
 			continue;
-		out[n++] = xasprintf("%s: %s", r->headers[i].name, r->headers[i].value);
+		out[n++] = xasprintf("%s: %s", name, r->headers[i].value);
 	}
 	out[n] = NULL;
 	return out;
@@ -106,19 +128,157 @@ free_lines(char **v)
 	free(v);
 }
 
-static void
-take_usage(struct relay *rl, struct json_object *usage)
-{
-	int64_t v;
+/* ---- money ---------------------------------------------------------- */
 
-	if (usage == NULL || !json_object_is_type(usage, json_type_object))
-		return;
-	rl->usage_seen = true;
-	if (json_get_i64(usage, "prompt_tokens", &v) == 0)
-		rl->prompt_tokens = v;
-	if (json_get_i64(usage, "completion_tokens", &v) == 0)
-		rl->completion_tokens = v;
+/* What the request costs by its upstream usage, or, without usage, by an
+ * estimate from what was sent and received, capped by the reservation
+ * (DESIGN.md 5: requests that produced tokens are never free). */
+static int64_t
+cost_of(struct relay *rl, struct pricing_cost *pc)
+{
+	struct bill *b = rl->bill;
+	struct pricing_usage u;
+	bool estimated = false;
+
+	memset(pc, 0, sizeof(*pc));
+	if (!usage_from_json(rl->usage, &u)) {
+		u.input = b->prompt_est;
+		u.output = pricing_tokens_from_chars(rl->out_chars);
+		u.images = b->images;
+		estimated = true;
+	}
+	if (pricing_cost(&b->pp, b->model && b->model->priced ? &b->model->price : NULL, &u,
+	    pc) != RERR_OK) {
+		/* Cannot price it (overflow, a count the model cannot bill): charge
+		 * what was reserved, the bound the client agreed to. */
+		pc->total_msat = b->reserved;
+		pc->input_msat = b->reserved;
+		pc->output_msat = 0;
+		estimated = true;
+	}
+	if (estimated && pc->total_msat > b->reserved) {
+		pc->total_msat = b->reserved;
+		if (pc->input_msat > pc->total_msat)
+			pc->input_msat = pc->total_msat;
+		pc->output_msat = pc->total_msat - pc->input_msat;
+	}
+	if (estimated)
+		req_log_extra(rl->r, "billed_by=estimate");
+	return pc->total_msat;
 }
+
+/* Settle (charged=true) or release the reservation, exactly once. */
+static void
+finish(struct relay *rl, bool charge)
+{
+	struct bill *b = rl->bill;
+	struct ledger_request_log log;
+	struct ledger_settle_result sr;
+	struct pricing_usage u;
+	enum rerr e;
+
+	if (b->res_id == 0 || b->settled)
+		return;
+	b->settled = true;
+	if (!charge) {
+		e = ledger_release(rl->r->worker->db, b->res_id);
+		if (e != RERR_OK)
+			log_error("request %s: release of reservation %lld failed: %s", rl->r->id,
+			    (long long)b->res_id, rerr_name(e));
+		req_log_extra(rl->r, "released=%lld", (long long)b->reserved);
+		return;
+	}
+	cost_of(rl, &b->cost);
+	usage_from_json(rl->usage, &u);
+	memset(&log, 0, sizeof(log));
+	log.request_id = rl->r->id;
+	log.model = b->model ? b->model->id : "";
+	log.provider = "upstream";
+	log.status = rl->status;
+	log.tokens_in = u.input + u.cache_read + u.cache_write;
+	log.tokens_out = u.output;
+	log.duration_ms = (mono_usec() - rl->r->start_us) / 1000;
+	e = ledger_settle(rl->r->worker->db, b->res_id, b->cost.total_msat, &log, &sr);
+	if (e != RERR_OK) {
+		log_error("request %s: settle of reservation %lld failed: %s", rl->r->id,
+		    (long long)b->res_id, rerr_name(e));
+		return;
+	}
+	b->balance_after = sr.balance_after;
+	req_log_extra(rl->r, "cost_msat=%lld charged=%lld", (long long)b->cost.total_msat,
+	    (long long)sr.charged);
+}
+
+/* Routstr's cost record, for usage.cost, metadata.routstr.cost and cost. */
+static struct json_object *
+cost_object(const struct bill *b, bool full)
+{
+	struct json_object *o = json_object_new_object();
+	char usd[64];
+
+	json_object_object_add(o, "base_msats", json_object_new_int64(0));
+	json_object_object_add(o, "input_msats", json_object_new_int64(b->cost.input_msat));
+	json_object_object_add(o, "output_msats", json_object_new_int64(b->cost.output_msat));
+	json_object_object_add(o, "total_msats", json_object_new_int64(b->cost.total_msat));
+	json_object_object_add(o, "cache_read_input_tokens", json_object_new_int64(0));
+	json_object_object_add(o, "cache_creation_input_tokens", json_object_new_int64(0));
+	json_object_object_add(o, "cache_read_msats", json_object_new_int64(0));
+	json_object_object_add(o, "cache_creation_msats", json_object_new_int64(0));
+	if (b->cost.usd_fusd > 0) {
+		pricing_fmt_fusd(b->cost.usd_fusd, usd, sizeof(usd));
+		json_object_object_add(o, "total_usd", json_object_new_double_s(0, usd));
+	}
+	if (full) {
+		json_object_object_add(o, "sats_cost",
+		    json_object_new_int64(pricing_msat_to_sat_floor(b->cost.total_msat)));
+		json_object_object_add(o, "remaining_balance_msats",
+		    json_object_new_int64(b->balance_after));
+	}
+	return o;
+}
+
+/* Add the cost fields to a completion or a usage chunk (borrowed obj). */
+static void
+add_cost_fields(struct json_object *obj, const struct bill *b)
+{
+	struct json_object *usage = json_get(obj, "usage"), *meta, *rt;
+
+	if (usage && json_object_is_type(usage, json_type_object)) {
+		json_object_object_add(usage, "cost", cost_object(b, false));
+		json_object_object_add(usage, "cost_sats",
+		    json_object_new_int64(pricing_msat_to_sat_floor(b->cost.total_msat)));
+		json_object_object_add(usage, "remaining_balance_msats",
+		    json_object_new_int64(b->balance_after));
+	}
+	meta = json_get(obj, "metadata");
+	if (meta == NULL || !json_object_is_type(meta, json_type_object)) {
+		meta = json_object_new_object();
+		json_object_object_add(obj, "metadata", meta);
+	}
+	rt = json_object_new_object();
+	json_object_object_add(rt, "cost", cost_object(b, true));
+	json_object_object_add(meta, "routstr", rt);
+	json_object_object_add(obj, "cost", cost_object(b, true));
+}
+
+static void
+cost_headers(struct req *r, const struct bill *b)
+{
+	char v[64];
+
+	snprintf(v, sizeof(v), "%lld", (long long)b->cost.total_msat);
+	resp_header(r, "X-Routstr-Cost-Msats", v);
+	snprintf(v, sizeof(v), "%lld", (long long)b->cost.input_msat);
+	resp_header(r, "X-Routstr-Input-Cost-Msats", v);
+	snprintf(v, sizeof(v), "%lld", (long long)b->cost.output_msat);
+	resp_header(r, "X-Routstr-Output-Cost-Msats", v);
+	if (b->cost.usd_fusd > 0) {
+		pricing_fmt_fusd(b->cost.usd_fusd, v, sizeof(v));
+		resp_header(r, "X-Routstr-Cost-Usd", v);
+	}
+}
+
+/* ---- streaming ------------------------------------------------------ */
 
 /* Write one event to the client and flush it. -1 when the client left. */
 static int
@@ -128,39 +288,72 @@ emit(struct relay *rl, const char *p, size_t n)
 	return resp_stream(rl->r, p, n);
 }
 
+static int
+emit_json(struct relay *rl, struct json_object *obj)
+{
+	size_t n;
+	const char *s = json_compact(obj, &n);
+	char *ev = xasprintf("data: %s\n\n", s);
+	int rc = emit(rl, ev, strlen(ev));
+
+	free(ev);
+	return rc;
+}
+
+static void
+keep_usage(struct relay *rl, struct json_object *usage)
+{
+	if (usage == NULL || !json_object_is_type(usage, json_type_object))
+		return;
+	json_object_put(rl->usage);
+	rl->usage = json_object_get(usage);
+}
+
 /* One complete SSE event from the upstream. Comments (upstream keepalives)
- * are dropped: we send our own. The usage-only chunk reaches the client only
- * if it asked for it. */
+ * are dropped: we send our own. A usage-only chunk is held back: it goes out
+ * at the end with the cost, and only to a client that asked for usage. */
 static int
 on_event(void *ud, const char *ev, size_t len)
 {
 	struct relay *rl = ud;
-	struct json_object *obj = NULL;
+	struct json_object *obj;
 	struct buf out;
-	int lines, rc;
+	int rc;
 
 	if (sse_event_is_comment(ev, len))
 		return 0;
-	lines = sse_event_data(ev, len, &rl->data);
-	if (lines <= 0)
+	if (sse_event_data(ev, len, &rl->data) <= 0)
 		return 0;
-	if (strcmp(rl->data.data, "[DONE]") == 0)
-		rl->done_seen = true;
-	else if (memmem(rl->data.data, rl->data.len, "\"usage\"", 7) != NULL) {
-		obj = json_parse_strict(rl->data.data, rl->data.len, NULL);
-		if (obj) {
-			struct json_object *usage = json_get(obj, "usage");
-			struct json_object *choices = json_get(obj, "choices");
+	if (strcmp(rl->data.data, "[DONE]") == 0) {
+		rl->done_seen = true;	/* sent last, after the usage chunk */
+		return 0;
+	}
+	obj = json_parse_strict(rl->data.data, rl->data.len, NULL);
+	if (obj && json_object_is_type(obj, json_type_object)) {
+		struct json_object *usage = json_get(obj, "usage");
+		struct json_object *choices = json_get(obj, "choices");
 
-			take_usage(rl, usage);
-			if (usage && json_object_is_type(usage, json_type_object) && !rl->client_usage &&
-			    (choices == NULL || json_object_array_length(choices) == 0)) {
-				json_object_put(obj);
-				return 0;	/* the client did not ask for a usage chunk */
+		rl->out_chars += usage_chunk_chars(obj);
+		if (usage && json_object_is_type(usage, json_type_object)) {
+			keep_usage(rl, usage);
+			if (choices == NULL || !json_object_is_type(choices, json_type_array) ||
+			    json_object_array_length(choices) == 0) {
+				json_object_put(rl->trailer);
+				rl->trailer = obj;
+				return 0;
 			}
+		}
+		if (rl->bill->model && strcmp(rl->bill->model->id, rl->bill->model->upstream_id) != 0 &&
+		    json_get(obj, "model")) {
+			json_object_object_add(obj, "model",
+			    json_object_new_string(rl->bill->model->id));
+			rl->events++;
+			rc = emit_json(rl, obj);
 			json_object_put(obj);
+			return rc;
 		}
 	}
+	json_object_put(obj);
 	rl->events++;
 	buf_init(&out, len + 2);
 	buf_append(&out, ev, len);
@@ -174,27 +367,26 @@ static int
 on_headers(void *ud, int status, const struct upstream_header *h, size_t nh)
 {
 	struct relay *rl = ud;
-	size_t i;
 	const char *ct = NULL;
+	size_t i;
 
 	rl->status = status;
 	for (i = 0; i < nh; i++)
 		if (strcmp(h[i].name, "content-type") == 0)
 			ct = h[i].value;
-	if (!rl->client_stream)
-		return 0;	/* buffered by upstream_perform */
-	if (status != 200 || ct == NULL || strstr(ct, "text/event-stream") == NULL)
-		return 0;	/* an error or a plain JSON answer: buffered in on_data */
+	if (!rl->client_stream || status != 200 || ct == NULL ||
+	    strstr(ct, "text/event-stream") == NULL)
+		return 0;	/* buffered: an error, or a plain JSON answer */
 	rl->sse = true;
 	resp_status(rl->r, 200);
 	for (i = 0; i < nh; i++)
-		if (is_relayed(h[i].name) && strcmp(h[i].name, "content-type") != 0)
+		if (in_list(h[i].name, relayed_headers, ARRAY_SIZE(relayed_headers)))
 			resp_header(rl->r, h[i].name, h[i].value);
 	resp_header(rl->r, "Content-Type", "text/event-stream; charset=utf-8");
 	resp_header(rl->r, "Cache-Control", "no-cache");
 	resp_header(rl->r, "X-Accel-Buffering", "no");
 	rl->started = true;
-	rl->last_write_us = mono_usec();
+	rl->last_write_us = rl->last_progress_us = mono_usec();
 	/* Headers go out now, before the first token, so the client sees the
 	 * stream open even through a long silent phase. */
 	return resp_flush(rl->r);
@@ -214,71 +406,280 @@ on_data(void *ud, const char *p, size_t n)
 	return rc < 0 ? -1 : 0;
 }
 
-/* About once a second during the transfer: keep a silent stream open. */
+/* About once a second during the transfer: keep a silent stream open, and
+ * now and then record the cost so far so that a crash is billed fairly. */
 static int
 on_tick(void *ud)
 {
 	struct relay *rl = ud;
 	static const char ka[] = ": keepalive\n\n";
+	int64_t now = mono_usec();
 
-	if (!rl->started || rl->keepalive_us <= 0)
+	if (!rl->started)
 		return 0;
-	if (mono_usec() - rl->last_write_us < rl->keepalive_us)
+	if (rl->bill->res_id && now - rl->last_progress_us >= PROGRESS_EVERY_US) {
+		struct pricing_cost pc;
+
+		rl->last_progress_us = now;
+		ledger_progress(rl->r->worker->db, rl->bill->res_id, cost_of(rl, &pc));
+	}
+	if (rl->keepalive_us <= 0 || now - rl->last_write_us < rl->keepalive_us)
 		return 0;
 	return emit(rl, ka, sizeof(ka) - 1);
 }
 
-/* Relay a complete upstream answer (non-streaming, or an error). */
+/* The end of a stream that started: settle, then the usage chunk (to a
+ * client that asked for it) and [DONE]. */
 static void
-relay_whole(struct req *r, int status, const char *ct, const char *body, size_t len)
+end_stream(struct relay *rl, enum rerr e, const struct upstream_result *res)
+{
+	struct req *r = rl->r;
+
+	if (e == RERR_OK && !res->aborted)
+		sse_finish(&rl->framer, on_event, rl);
+	finish(rl, true);
+	if (r->client_gone) {
+		req_log_extra(r, "client_left=1 events=%u", rl->events);
+		return;
+	}
+	if (e != RERR_OK && !res->aborted) {
+		/* The upstream broke off: tell the client in-band. */
+		struct json_object *err = json_object_new_object(), *env = json_object_new_object();
+
+		json_object_object_add(err, "message", json_object_new_string(res->error));
+		json_object_object_add(err, "type", json_object_new_string("upstream_error"));
+		json_object_object_add(err, "code", json_object_new_int(502));
+		json_object_object_add(env, "error", err);
+		emit_json(rl, env);
+		json_object_put(env);
+		req_log_extra(r, "upstream_cut=1");
+		return;
+	}
+	if (rl->client_usage) {
+		struct json_object *t = rl->trailer;
+
+		if (t == NULL) {
+			/* No usage chunk came: make one from what we billed. */
+			struct json_object *u = json_object_new_object();
+			struct pricing_usage pu;
+
+			usage_from_json(rl->usage, &pu);
+			t = json_object_new_object();
+			json_object_object_add(t, "id", json_object_new_string(rl->stream_id));
+			json_object_object_add(t, "object", json_object_new_string("chat.completion.chunk"));
+			json_object_object_add(t, "model", json_object_new_string(
+			    rl->bill->model ? rl->bill->model->id : "unknown"));
+			json_object_object_add(t, "choices", json_object_new_array());
+			json_object_object_add(u, "prompt_tokens", json_object_new_int64(rl->bill->prompt_est));
+			json_object_object_add(u, "completion_tokens",
+			    json_object_new_int64(pricing_tokens_from_chars(rl->out_chars)));
+			json_object_object_add(u, "total_tokens", json_object_new_int64(
+			    rl->bill->prompt_est + pricing_tokens_from_chars(rl->out_chars)));
+			json_object_object_add(t, "usage", u);
+			rl->trailer = t;
+		}
+		add_cost_fields(t, rl->bill);
+		if (emit_json(rl, t) < 0)
+			return;
+	}
+	if (rl->done_seen)
+		emit(rl, "data: [DONE]\n\n", 14);
+}
+
+/* ---- whole answers -------------------------------------------------- */
+
+/* Relay an upstream error answer (4xx as it is, 5xx in our envelope). */
+static void
+relay_error(struct req *r, int status, const char *ct, const char *body, size_t len)
 {
 	char cl[32];
 
-	if (status >= 500 || status < 200) {
+	if (status >= 500 || status < 200 || ct == NULL || strstr(ct, "json") == NULL) {
 		struct json_object *err = json_object_new_object();
-		char preview[201];
-		size_t pn = len < 200 ? len : 200;
+		size_t pn = len < 500 ? len : 500;
 
-		memcpy(preview, body ? body : "", pn);
-		preview[pn] = '\0';
-		json_object_object_add(err, "message", json_object_new_string_len(
-		    preview, utf8_valid(preview, pn) ? (int)pn : 0));
+		json_object_object_add(err, "message", json_object_new_string(
+		    status >= 500 ? "Upstream service error" : "Upstream request failed"));
 		json_object_object_add(err, "type", json_object_new_string("upstream_error"));
 		json_object_object_add(err, "code", json_object_new_int(status ? status : 502));
 		json_object_object_add(err, "upstream_status", json_object_new_int(status));
-		resp_error_obj(r, status >= 500 ? status : 502, err);
+		json_object_object_add(err, "upstream_body_preview", json_object_new_string_len(
+		    body && utf8_valid(body, pn) ? body : "", body && utf8_valid(body, pn) ? (int)pn : 0));
+		resp_error_obj(r, status >= 400 ? status : 502, err);
 		return;
 	}
 	resp_status(r, status);
-	resp_header(r, "Content-Type", ct ? ct : "application/json");
+	resp_header(r, "Content-Type", ct);
 	snprintf(cl, sizeof(cl), "%zu", len);
 	resp_header(r, "Content-Length", cl);
 	resp_write(r, body, len);
 }
 
-/* The body sent upstream: the client's bytes unchanged, unless a stream
- * needs stream_options.include_usage (so the usage can be read). Returns a
- * new string the caller frees, or NULL to send the client's bytes. */
+/* A 200 non-streamed completion: bill it, add the cost fields, write it. */
+static void
+relay_completion(struct relay *rl, const struct upstream_result *res)
+{
+	struct req *r = rl->r;
+	struct json_object *answer = json_parse_strict(res->body.data, res->body.len, NULL);
+	char cl[32];
+
+	if (answer == NULL || !json_object_is_type(answer, json_type_object)) {
+		/* Not JSON: relayed as it is, billed by estimate. */
+		finish(rl, true);
+		json_object_put(answer);
+		cost_headers(r, rl->bill);
+		relay_error(r, 200, res->content_type, res->body.data, res->body.len);
+		return;
+	}
+	keep_usage(rl, json_get(answer, "usage"));
+	rl->out_chars = usage_chunk_chars(answer);
+	finish(rl, true);
+	if (rl->bill->model && json_get(answer, "model"))
+		json_object_object_add(answer, "model", json_object_new_string(rl->bill->model->id));
+	add_cost_fields(answer, rl->bill);
+	cost_headers(r, rl->bill);
+	(void)cl;
+	resp_json(r, 200, answer);
+}
+
+/* ---- the handler ---------------------------------------------------- */
+
+/* The body sent upstream: the model renamed to the upstream's id, and for
+ * streams stream_options.include_usage set so the usage can be read. Returns
+ * a new string the caller frees, or NULL to send the client's bytes. */
 static char *
-rewrite_body(struct json_object *body, struct relay *rl, size_t *len)
+rewrite_body(struct json_object *body, struct relay *rl, const struct catalog_model *m,
+    size_t *len)
 {
 	struct json_object *so, *iu;
-	const char *s;
+	bool changed = false;
 
-	if (!rl->client_stream)
-		return NULL;
-	so = json_get(body, "stream_options");
-	iu = json_get(so, "include_usage");
-	rl->client_usage = iu && json_object_get_boolean(iu);
-	if (rl->client_usage)
-		return NULL;
-	if (so == NULL || !json_object_is_type(so, json_type_object)) {
-		so = json_object_new_object();
-		json_object_object_add(body, "stream_options", so);
+	if (m && strcmp(m->upstream_id, json_get_str(body, "model")) != 0) {
+		json_object_object_add(body, "model", json_object_new_string(m->upstream_id));
+		changed = true;
 	}
-	json_object_object_add(so, "include_usage", json_object_new_boolean(1));
-	s = json_compact(body, len);
+	if (rl->client_stream) {
+		so = json_get(body, "stream_options");
+		iu = json_get(so, "include_usage");
+		rl->client_usage = iu && json_object_get_boolean(iu);
+		if (!rl->client_usage) {
+			if (so == NULL || !json_object_is_type(so, json_type_object)) {
+				so = json_object_new_object();
+				json_object_object_add(body, "stream_options", so);
+			}
+			json_object_object_add(so, "include_usage", json_object_new_boolean(1));
+			changed = true;
+		}
+	}
+	if (!changed)
+		return NULL;
+	const char *s = json_compact(body, len);
 	return xstrndup(s, *len);
+}
+
+/* Parse and check the body; find the model. Returns 0 or -1 after answering. */
+static int
+check_request(struct req *r, struct json_object **bodyp, struct bill *b)
+{
+	struct json_object *body, *v;
+	const char *why = NULL, *model;
+
+	body = json_parse_strict(r->body ? r->body : "", r->body_len, &why);
+	*bodyp = body;
+	if (body == NULL) {
+		resp_error(r, 400, "invalid_request_error", "invalid_json",
+		    "Request body is not valid JSON: %s", why);
+		return -1;
+	}
+	if (!json_object_is_type(body, json_type_object)) {
+		resp_error(r, 400, "invalid_request_error", "invalid_json",
+		    "Request body must be a JSON object");
+		return -1;
+	}
+	v = json_get(body, "max_tokens");
+	if (v && !json_object_is_type(v, json_type_int)) {
+		resp_error(r, 400, "invalid_request_error", "invalid_max_tokens",
+		    "max_tokens must be an integer");
+		return -1;
+	}
+	model = json_get_str(body, "model");
+	b->cat = catalog_current(r->worker->db);
+	b->model = model && b->cat ? catalog_find(b->cat, model) : NULL;
+	if (b->model == NULL) {
+		resp_error(r, 400, "invalid_model", NULL, "Model '%s' not found",
+		    model ? model : "unknown");
+		return -1;
+	}
+	req_log_extra(r, "model=%s", b->model->id);
+	return 0;
+}
+
+/* Price the request and reserve its worst case. Returns 0 or -1 after
+ * answering (402, 403, 503). */
+static int
+reserve(struct req *r, struct json_object *body, struct bill *b)
+{
+	const struct conf *c = conf_get();
+	struct pricing_request pr;
+	struct ledger_reserve_result rr;
+	int64_t btc = 0, mt;
+	char need[32], have[32];
+	enum rerr e;
+
+	if (price_btc_usd(r->worker->db, r->worker->up, &btc, NULL) != RERR_OK)
+		btc = 0;
+	pricing_params_from_conf(c, -1, btc, &b->pp);
+	if (!b->pp.fixed && (!b->model->priced || b->pp.btc_usd_micro <= 0)) {
+		resp_error(r, 503, "pricing_error", "pricing_unavailable",
+		    b->model->priced ? "No BTC price is available to price this request" :
+		    "Model '%s' has no price", b->model->id);
+		return -1;
+	}
+	b->prompt_est = pricing_tokens_from_chars(usage_prompt_chars(body, &b->images));
+	memset(&pr, 0, sizeof(pr));
+	pr.prompt_tokens = b->prompt_est;
+	pr.images = b->images;
+	pr.max_tokens = -1;
+	if (json_get_i64(body, "max_tokens", &mt) == 0 ||
+	    json_get_i64(body, "max_completion_tokens", &mt) == 0)
+		pr.max_tokens = mt >= 0 ? mt : 0;
+	e = pricing_max_cost(&b->pp, b->model->priced ? &b->model->price : NULL, &pr, &b->reserved);
+	if (e != RERR_OK) {
+		resp_error(r, 400, "invalid_request_error", "request_too_large",
+		    "The request's worst-case cost cannot be computed");
+		return -1;
+	}
+	e = ledger_reserve(r->worker->db, b->who.hash, b->reserved, r->id, b->model->id, &rr);
+	if (e == RERR_OK) {
+		b->res_id = rr.id;
+		req_log_extra(r, "reserved=%lld", (long long)b->reserved);
+		return 0;
+	}
+	if (e != RERR_CONFLICT) {
+		resp_error(r, 500, "internal_error", NULL, "Internal error reserving the balance");
+		return -1;
+	}
+	switch (rr.refusal) {
+	case LEDGER_REFUSE_EXPIRED:
+		resp_error(r, 403, "invalid_request_error", "key_expired",
+		    "API key has expired (validity date reached).");
+		break;
+	case LEDGER_REFUSE_LIMIT:
+		resp_error(r, 402, "insufficient_quota", "balance_limit_exceeded",
+		    "Balance limit exceeded: %lld mSats limit. %lld already spent (%lld reserved), "
+		    "%lld minimum required for this model.", (long long)rr.limit, (long long)rr.spent,
+		    (long long)rr.key_reserved, (long long)b->reserved);
+		break;
+	default:
+		pricing_fmt_msat_as_sat(b->reserved, need, sizeof(need));
+		pricing_fmt_msat_as_sat(rr.available, have, sizeof(have));
+		resp_error(r, 402, "insufficient_quota", "insufficient_balance",
+		    "Insufficient balance: %s sats (%lld msats) required for this model; "
+		    "%s sats (%lld msats) available.", need, (long long)b->reserved, have,
+		    (long long)rr.available);
+		break;
+	}
+	return -1;
 }
 
 void
@@ -286,7 +687,8 @@ h_proxy_chat(struct req *r)
 {
 	const struct conf *c = conf_get();
 	struct json_object *body = NULL, *v;
-	const char *why = NULL, *base, *model;
+	const char *base;
+	struct bill bill;
 	struct relay rl;
 	struct upstream_request rq;
 	struct upstream_result res;
@@ -295,48 +697,35 @@ h_proxy_chat(struct req *r)
 	size_t sent_len = 0, blen;
 	enum rerr e;
 
+	memset(&bill, 0, sizeof(bill));
 	memset(&rl, 0, sizeof(rl));
 	memset(&res, 0, sizeof(res));
 	rl.r = r;
+	rl.bill = &bill;
 	sse_init(&rl.framer, SSE_EVENT_MAX);
 	buf_init(&rl.data, SSE_EVENT_MAX);
 	buf_init(&rl.errbody, ERROR_BODY_MAX);
+	snprintf(rl.stream_id, sizeof(rl.stream_id), "chatcmpl-%s", r->id);
 
-	body = json_parse_strict(r->body ? r->body : "", r->body_len, &why);
-	if (body == NULL) {
-		resp_error(r, 400, "invalid_request_error", "invalid_json",
-		    "Request body is not valid JSON: %s", why);
+	if (check_request(r, &body, &bill) < 0)
 		goto out;
-	}
-	if (!json_object_is_type(body, json_type_object)) {
-		resp_error(r, 400, "invalid_request_error", "invalid_json",
-		    "Request body must be a JSON object");
+	if (auth_key(r, true, &bill.who) < 0)
 		goto out;
-	}
-	v = json_get(body, "max_tokens");
-	if (v && !json_object_is_type(v, json_type_int)) {
-		resp_error(r, 400, "invalid_request_error", "invalid_max_tokens",
-		    "max_tokens must be an integer");
-		goto out;
-	}
-	model = json_get_str(body, "model");
-	if (model == NULL || *model == '\0') {
-		resp_error(r, 400, "invalid_model", NULL, "Model '%s' not found",
-		    json_get(body, "model") ? json_object_get_string(json_get(body, "model")) : "unknown");
-		goto out;
-	}
-	req_log_extra(r, "model=%s", model);
+	req_log_extra(r, "kid=%.8s", bill.who.hash);
 	base = conf_str(c, CONF_UPSTREAM_BASE_URL);
 	if (*base == '\0') {
 		resp_error(r, 503, "upstream_error", "no_upstream",
 		    "No upstream provider is configured");
 		goto out;
 	}
+	if (reserve(r, body, &bill) < 0)
+		goto out;
+
+	/* The reservation is committed; no DB lock is held from here on. */
 	v = json_get(body, "stream");
 	rl.client_stream = v && json_object_is_type(v, json_type_boolean) && json_object_get_boolean(v);
 	rl.keepalive_us = conf_int(c, CONF_KEEPALIVE_INTERVAL) * 1000000;
-	sent = rewrite_body(body, &rl, &sent_len);
-
+	sent = rewrite_body(body, &rl, bill.model, &sent_len);
 	blen = strlen(base);
 	while (blen > 0 && base[blen - 1] == '/')
 		blen--;
@@ -360,55 +749,49 @@ h_proxy_chat(struct req *r)
 	    res.new_connections);
 
 	if (rl.sse) {
-		if (e == RERR_OK && !res.aborted)
-			sse_finish(&rl.framer, on_event, &rl);
-		if (r->client_gone) {
-			req_log_extra(r, "client_left=1 events=%u", rl.events);
-		} else if (e != RERR_OK) {
-			/* The stream broke after it started: tell the client in-band. */
-			struct json_object *err = json_object_new_object(), *env = json_object_new_object();
-			const char *s;
-			size_t n;
-			char *ev;
-
-			json_object_object_add(err, "message", json_object_new_string(res.error));
-			json_object_object_add(err, "type", json_object_new_string("upstream_error"));
-			json_object_object_add(err, "code", json_object_new_int(502));
-			json_object_object_add(env, "error", err);
-			s = json_compact(env, &n);
-			ev = xasprintf("data: %s\n\n", s);
-			emit(&rl, ev, strlen(ev));
-			free(ev);
-			json_object_put(env);
-			req_log_extra(r, "upstream_cut=1");
-		}
+		end_stream(&rl, e, &res);
 		goto out;
 	}
 	if (e != RERR_OK && !res.aborted) {
+		/* No answer at all: nothing was delivered, nothing is charged. */
+		finish(&rl, false);
 		if (e == RERR_TIMEOUT)
 			resp_error(r, 504, "upstream_error", NULL, "Upstream service request timed out");
 		else if (e == RERR_TOO_LARGE)
 			resp_error(r, 502, "upstream_error", NULL, "Upstream response too large");
 		else
-			resp_error(r, 502, "upstream_error", NULL, "Unable to connect to upstream service: %s",
-			    res.error);
+			resp_error(r, 502, "upstream_error", NULL,
+			    "Unable to connect to upstream service: %s", res.error);
 		goto out;
 	}
-	if (rl.client_stream)
-		relay_whole(r, res.status, res.content_type, rl.errbody.data, rl.errbody.len);
-	else {
-		struct json_object *answer = json_parse_strict(res.body.data, res.body.len, NULL);
+	if (res.status != 200) {
+		finish(&rl, false);
+		if (rl.client_stream)
+			relay_error(r, res.status, res.content_type, rl.errbody.data, rl.errbody.len);
+		else
+			relay_error(r, res.status, res.content_type, res.body.data, res.body.len);
+		goto out;
+	}
+	if (rl.client_stream) {
+		/* Asked to stream, got a whole answer. */
+		struct upstream_result whole = res;
 
-		take_usage(&rl, json_get(answer, "usage"));
-		json_object_put(answer);
-		relay_whole(r, res.status, res.content_type, res.body.data, res.body.len);
+		whole.body = rl.errbody;
+		relay_completion(&rl, &whole);
+	} else {
+		relay_completion(&rl, &res);
 	}
 out:
-	if (rl.usage_seen)
-		req_log_extra(r, "tokens_in=%lld tokens_out=%lld", (long long)rl.prompt_tokens,
-		    (long long)rl.completion_tokens);
+	/* A path above that left the reservation open (a client gone before
+	 * any answer) still settles it: what was relayed is billed. */
+	if (bill.res_id && !bill.settled)
+		finish(&rl, rl.started || rl.events > 0);
 	upstream_result_free(&res);
 	json_object_put(body);
+	json_object_put(rl.usage);
+	json_object_put(rl.trailer);
+	if (bill.cat)
+		catalog_release(bill.cat);
 	free_lines(hdrs);
 	free(url);
 	free(sent);

@@ -284,4 +284,8 @@ bool ledger_limit_reset_due(enum ledger_reset r, int64_t then, int64_t now);
 enum rerr ledger_audit(struct db *db, bool check_owners, struct ledger_violation **out,
     size_t *n);
 
+/* What the node owes its users: the sum of every billing key's balance
+ * (reserved included: it is still the users' until settled). */
+enum rerr ledger_liabilities(struct db *db, int64_t *total);
+
 #endif

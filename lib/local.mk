@@ -8,4 +8,5 @@ libroutstr_a_SOURCES += \
 	lib/db.c lib/db.h \
 	lib/sse.c lib/sse.h \
 	lib/upstream.c lib/upstream.h \
-	lib/json.c lib/json.h
+	lib/json.c lib/json.h \
+	lib/usage.c lib/usage.h

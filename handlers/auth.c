@@ -1,0 +1,101 @@
+/* auth: see auth.h. */
+#include "config.h"
+
+#include <string.h>
+#include <openssl/sha.h>
+
+#include "auth.h"
+#include "handlers.h"
+#include "log.h"
+#include "server.h"
+#include "util.h"
+#include "wallet_glue.h"
+
+const char *
+auth_bearer(const struct req *r)
+{
+	const char *h = req_header(r, "authorization"), *p;
+
+	if (h == NULL)
+		return "";
+	while (*h == ' ' || *h == '\t')
+		h++;
+	if (!str_iprefix(h, "bearer") || (h[6] != ' ' && h[6] != '\t'))
+		return "";
+	p = h + 6;
+	while (*p == ' ' || *p == '\t')
+		p++;
+	return p;
+}
+
+void
+auth_token_hash(const char *token, char out[65])
+{
+	uint8_t md[SHA256_DIGEST_LENGTH];
+
+	SHA256((const unsigned char *)token, strlen(token), md);
+	hex_encode(md, sizeof(md), out);
+}
+
+static void
+invalid_key(struct req *r)
+{
+	resp_error(r, 401, "invalid_request_error", "invalid_api_key",
+	    "Invalid API key format. Expected an 'sk-...' API key or a 'cashu...' token.");
+}
+
+static int
+lookup(struct req *r, const char *hash, struct auth *a)
+{
+	enum rerr e;
+
+	if (strlen(hash) > LEDGER_KEY_MAX) {
+		invalid_key(r);
+		return -1;
+	}
+	e = ledger_key_get(r->worker->db, hash, &a->key, &a->billing);
+	if (e == RERR_NOT_FOUND) {
+		invalid_key(r);
+		return -1;
+	}
+	if (e != RERR_OK) {
+		resp_error(r, 500, "internal_error", NULL, "Internal error reading the key");
+		return -1;
+	}
+	memcpy(a->hash, hash, strlen(hash) + 1);
+	return 0;
+}
+
+int
+auth_key(struct req *r, bool create, struct auth *a)
+{
+	const char *cred = auth_bearer(r);
+	char hash[65];
+
+	memset(a, 0, sizeof(*a));
+	if (*cred == '\0') {
+		resp_error(r, 401, "invalid_request_error", "missing_api_key",
+		    "API key or Cashu token required");
+		return -1;
+	}
+	if (strncmp(cred, "sk-", 3) == 0)
+		return lookup(r, cred + 3, a);
+	if (strncmp(cred, "cashu", 5) == 0) {
+		auth_token_hash(cred, hash);
+		a->from_token = true;
+		if (ledger_key_get(r->worker->db, hash, &a->key, &a->billing) == RERR_OK) {
+			memcpy(a->hash, hash, sizeof(hash));
+			return 0;
+		}
+		if (!create) {
+			invalid_key(r);
+			return -1;
+		}
+		if (wallet_glue_create_key(r, cred, hash, NULL) < 0)
+			return -1;
+		a->created = true;
+		return lookup(r, hash, a);
+	}
+	invalid_key(r);
+	return -1;
+}
