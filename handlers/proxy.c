@@ -28,6 +28,8 @@
 #include "upstream.h"
 #include "usage.h"
 #include "util.h"
+#include "cashu/token.h"
+#include "wallet_glue.h"
 
 #define SSE_EVENT_MAX (4u << 20)	/* one SSE event from the upstream */
 #define ERROR_BODY_MAX (1u << 20)	/* an upstream error body we relay */
@@ -63,6 +65,9 @@ struct bill {
 	bool settled;
 	struct pricing_cost cost;
 	int64_t balance_after;
+	bool xcashu;		/* paid by the X-Cashu token of this request */
+	char *change;		/* X-Cashu: the change token (owned), NULL if none */
+	int64_t change_msat;
 };
 
 /* State of one relayed exchange. */
@@ -167,6 +172,23 @@ cost_of(struct relay *rl, struct pricing_cost *pc)
 	return pc->total_msat;
 }
 
+/* X-Cashu: what the token's key still holds goes back as a change token,
+ * persisted before it is returned. If the mint cannot make it now, the
+ * balance stays on the key and POST /v1/balance/refund with the same X-Cashu
+ * header fetches it later. */
+static void
+make_change(struct req *r, struct bill *b)
+{
+	char unit[16];
+	enum wd_result wd;
+
+	if (!b->xcashu || b->change)
+		return;
+	wd = wallet_glue_withdraw(r, &b->who.key, "x-cashu-change", &b->change, &b->change_msat, unit);
+	if (wd != WD_OK && wd != WD_NOTHING && wd != WD_TOO_SMALL)
+		req_log_extra(r, "change=deferred");
+}
+
 /* Settle (charged=true) or release the reservation, exactly once. */
 static void
 finish(struct relay *rl, bool charge)
@@ -186,6 +208,7 @@ finish(struct relay *rl, bool charge)
 			log_error("request %s: release of reservation %lld failed: %s", rl->r->id,
 			    (long long)b->res_id, rerr_name(e));
 		req_log_extra(rl->r, "released=%lld", (long long)b->reserved);
+		make_change(rl->r, b);
 		return;
 	}
 	cost_of(rl, &b->cost);
@@ -207,6 +230,7 @@ finish(struct relay *rl, bool charge)
 	b->balance_after = sr.balance_after;
 	req_log_extra(rl->r, "cost_msat=%lld charged=%lld", (long long)b->cost.total_msat,
 	    (long long)sr.charged);
+	make_change(rl->r, b);
 }
 
 /* Routstr's cost record, for usage.cost, metadata.routstr.cost and cost. */
@@ -438,6 +462,14 @@ end_stream(struct relay *rl, enum rerr e, const struct upstream_result *res)
 	if (e == RERR_OK && !res->aborted)
 		sse_finish(&rl->framer, on_event, rl);
 	finish(rl, true);
+	if (rl->bill->xcashu && !r->client_gone) {
+		/* Headers are gone: the change is named in a comment, and kept
+		 * for POST /v1/balance/refund with the same X-Cashu header. */
+		char *c = xasprintf(": x-cashu-change %s\n\n", rl->bill->change ? rl->bill->change :
+		    "pending; POST /v1/balance/refund with this X-Cashu header");
+		emit(rl, c, strlen(c));
+		free(c);
+	}
 	if (r->client_gone) {
 		req_log_extra(r, "client_left=1 events=%u", rl->events);
 		return;
@@ -528,6 +560,8 @@ relay_completion(struct relay *rl, const struct upstream_result *res)
 		finish(rl, true);
 		json_object_put(answer);
 		cost_headers(r, rl->bill);
+		if (rl->bill->change)
+			resp_header(r, "X-Cashu", rl->bill->change);
 		relay_error(r, 200, res->content_type, res->body.data, res->body.len);
 		return;
 	}
@@ -538,6 +572,8 @@ relay_completion(struct relay *rl, const struct upstream_result *res)
 		json_object_object_add(answer, "model", json_object_new_string(rl->bill->model->id));
 	add_cost_fields(answer, rl->bill);
 	cost_headers(r, rl->bill);
+	if (rl->bill->change)
+		resp_header(r, "X-Cashu", rl->bill->change);
 	(void)cl;
 	resp_json(r, 200, answer);
 }
@@ -614,16 +650,14 @@ check_request(struct req *r, struct json_object **bodyp, struct bill *b)
 	return 0;
 }
 
-/* Price the request and reserve its worst case. Returns 0 or -1 after
- * answering (402, 403, 503). */
+/* Price the request: its worst-case cost into b->reserved. Returns 0 or -1
+ * after answering (400, 503). */
 static int
-reserve(struct req *r, struct json_object *body, struct bill *b)
+price_request(struct req *r, struct json_object *body, struct bill *b)
 {
 	const struct conf *c = conf_get();
 	struct pricing_request pr;
-	struct ledger_reserve_result rr;
 	int64_t btc = 0, mt;
-	char need[32], have[32];
 	enum rerr e;
 
 	if (price_btc_usd(r->worker->db, r->worker->up, &btc, NULL) != RERR_OK)
@@ -649,6 +683,18 @@ reserve(struct req *r, struct json_object *body, struct bill *b)
 		    "The request's worst-case cost cannot be computed");
 		return -1;
 	}
+	return 0;
+}
+
+/* Reserve b->reserved on the key. Returns 0 or -1 after answering (402, 403).
+ * An X-Cashu payer refused here gets its token's value back at once. */
+static int
+reserve(struct req *r, struct bill *b)
+{
+	struct ledger_reserve_result rr;
+	char need[32], have[32];
+	enum rerr e;
+
 	e = ledger_reserve(r->worker->db, b->who.hash, b->reserved, r->id, b->model->id, &rr);
 	if (e == RERR_OK) {
 		b->res_id = rr.id;
@@ -659,6 +705,9 @@ reserve(struct req *r, struct json_object *body, struct bill *b)
 		resp_error(r, 500, "internal_error", NULL, "Internal error reserving the balance");
 		return -1;
 	}
+	make_change(r, b);
+	if (b->change)
+		resp_header(r, "X-Cashu", b->change);
 	switch (rr.refusal) {
 	case LEDGER_REFUSE_EXPIRED:
 		resp_error(r, 403, "invalid_request_error", "key_expired",
@@ -682,12 +731,63 @@ reserve(struct req *r, struct json_object *body, struct bill *b)
 	return -1;
 }
 
+/* X-Cashu: the token pays for this request. Its face value must cover the
+ * worst case; it is redeemed into a key of its own (sha256 of the token, as
+ * a bearer token would be), which is emptied into a change token at the end.
+ * Returns 0 or -1 after answering. */
+static int
+xcashu_pay(struct req *r, const char *token, struct bill *b)
+{
+	struct cashu_token t;
+	struct json_object *err;
+	char hash[65];
+	int64_t value;
+	enum cashu_token_err te;
+
+	memset(&t, 0, sizeof(t));
+	te = cashu_token_decode(token, strlen(token), &t);
+	value = te != CASHU_TOK_OK || t.total > (uint64_t)INT64_MAX / 1000 ? -1 :
+	    strcmp(t.unit, "msat") == 0 ? (int64_t)t.total : (int64_t)t.total * 1000;
+	cashu_token_free(&t);
+	if (value < 0) {
+		resp_error(r, 401, "invalid_request_error", "invalid_api_key",
+		    "Invalid authentication token format");
+		return -1;
+	}
+	if (value < b->reserved) {
+		err = json_object_new_object();
+		json_object_object_add(err, "message", json_object_new_string("Insufficient balance"));
+		json_object_object_add(err, "type", json_object_new_string("minimum_balance_required"));
+		json_object_object_add(err, "code", json_object_new_string("insufficient_balance"));
+		json_object_object_add(err, "reason", json_object_new_string("Insufficient balance"));
+		json_object_object_add(err, "amount_required_msat", json_object_new_int64(b->reserved));
+		json_object_object_add(err, "model", json_object_new_string(b->model->id));
+		resp_header(r, "X-Cashu", token);
+		resp_error_obj(r, 402, err);
+		return -1;
+	}
+	auth_token_hash(token, hash);
+	if (ledger_key_get(r->worker->db, hash, &b->who.key, &b->who.billing) != RERR_OK) {
+		if (wallet_glue_create_key_as(r, token, hash, NULL, "x-cashu") < 0)
+			return -1;
+		if (ledger_key_get(r->worker->db, hash, &b->who.key, &b->who.billing) != RERR_OK) {
+			resp_error(r, 500, "internal_error", NULL, "Internal error reading the key");
+			return -1;
+		}
+	}
+	memcpy(b->who.hash, hash, sizeof(hash));
+	b->who.from_token = true;
+	b->xcashu = true;
+	req_log_extra(r, "paid_by=x-cashu");
+	return 0;
+}
+
 void
 h_proxy_chat(struct req *r)
 {
 	const struct conf *c = conf_get();
 	struct json_object *body = NULL, *v;
-	const char *base;
+	const char *base, *xc;
 	struct bill bill;
 	struct relay rl;
 	struct upstream_request rq;
@@ -709,16 +809,21 @@ h_proxy_chat(struct req *r)
 
 	if (check_request(r, &body, &bill) < 0)
 		goto out;
-	if (auth_key(r, true, &bill.who) < 0)
-		goto out;
-	req_log_extra(r, "kid=%.8s", bill.who.hash);
 	base = conf_str(c, CONF_UPSTREAM_BASE_URL);
 	if (*base == '\0') {
 		resp_error(r, 503, "upstream_error", "no_upstream",
 		    "No upstream provider is configured");
 		goto out;
 	}
-	if (reserve(r, body, &bill) < 0)
+	xc = req_header(r, "x-cashu");
+	if (xc && *xc && strncmp(xc, "sk-", 3) != 0) {
+		if (price_request(r, body, &bill) < 0 || xcashu_pay(r, xc, &bill) < 0)
+			goto out;
+	} else if (auth_key(r, true, &bill.who) < 0 || price_request(r, body, &bill) < 0) {
+		goto out;
+	}
+	req_log_extra(r, "kid=%.8s", bill.who.hash);
+	if (reserve(r, &bill) < 0)
 		goto out;
 
 	/* The reservation is committed; no DB lock is held from here on. */
@@ -755,6 +860,8 @@ h_proxy_chat(struct req *r)
 	if (e != RERR_OK && !res.aborted) {
 		/* No answer at all: nothing was delivered, nothing is charged. */
 		finish(&rl, false);
+		if (bill.change)
+			resp_header(r, "X-Cashu", bill.change);
 		if (e == RERR_TIMEOUT)
 			resp_error(r, 504, "upstream_error", NULL, "Upstream service request timed out");
 		else if (e == RERR_TOO_LARGE)
@@ -766,6 +873,8 @@ h_proxy_chat(struct req *r)
 	}
 	if (res.status != 200) {
 		finish(&rl, false);
+		if (bill.change)
+			resp_header(r, "X-Cashu", bill.change);
 		if (rl.client_stream)
 			relay_error(r, res.status, res.content_type, rl.errbody.data, rl.errbody.len);
 		else
@@ -795,6 +904,7 @@ out:
 	free_lines(hdrs);
 	free(url);
 	free(sent);
+	free(bill.change);
 	sse_free(&rl.framer);
 	buf_free(&rl.data);
 	buf_free(&rl.errbody);

@@ -23,7 +23,7 @@
 
 /* Routstr's Cashu error taxonomy (reference proxy 7.3). */
 static void
-answer_mint_error(struct req *r, enum mint_err e, const struct mint_error *me)
+answer_mint_error(struct req *r, enum mint_err e, const struct mint_error *me, const char *echo)
 {
 	int status;
 	const char *type, *code;
@@ -65,6 +65,10 @@ answer_mint_error(struct req *r, enum mint_err e, const struct mint_error *me)
 		break;
 	}
 	log_warn("request %s: cashu %s: %s", r->id, mint_err_name(e), me ? me->detail : "");
+	/* X-Cashu: the token goes back to the client while it is still
+	 * spendable (the mint did not take it). */
+	if (echo && e != MINT_E_SPENT && e != MINT_E_ALREADY_REDEEMED && status != 500)
+		resp_header(r, "X-Cashu", echo);
 	resp_error(r, status, type, code, "%s", mint_err_message(e));
 }
 
@@ -85,7 +89,7 @@ to_msat(uint64_t amount, const char *unit)
  * of the same proofs. Returns 0, or -1 after answering. */
 static int
 redeem(struct req *r, const char *token, const char *hash, const char *source,
-    struct wallet_receipt *rec, int64_t *msat)
+    struct wallet_receipt *rec, int64_t *msat, const char *echo)
 {
 	struct wallet_ctx w;
 	struct wallet_meta meta = { r->id, hash, source };
@@ -96,7 +100,7 @@ redeem(struct req *r, const char *token, const char *hash, const char *source,
 	wallet_ctx_init(&w, r->worker->db, r->worker->up);
 	e = wallet_receive_token(&w, token, &meta, rec, &me);
 	if (e != MINT_OK && e != MINT_E_ALREADY_REDEEMED) {
-		answer_mint_error(r, e, &me);
+		answer_mint_error(r, e, &me, echo);
 		return -1;
 	}
 	*msat = to_msat(rec->credited, rec->unit);
@@ -119,6 +123,13 @@ int
 wallet_glue_create_key(struct req *r, const char *token, const char *hash,
     const struct ledger_limits *lim)
 {
+	return wallet_glue_create_key_as(r, token, hash, lim, "apikey");
+}
+
+int
+wallet_glue_create_key_as(struct req *r, const char *token, const char *hash,
+    const struct ledger_limits *lim, const char *source)
+{
 	struct wallet_receipt rec;
 	struct ledger_key_new nk;
 	char ref[64];
@@ -128,7 +139,8 @@ wallet_glue_create_key(struct req *r, const char *token, const char *hash,
 	int rc;
 
 	memset(&rec, 0, sizeof(rec));
-	rc = redeem(r, token, hash, "apikey", &rec, &msat);
+	rc = redeem(r, token, hash, source, &rec, &msat,
+	    strcmp(source, "x-cashu") == 0 ? token : NULL);
 	if (rc < 0)
 		return -1;
 	snprintf(ref, sizeof(ref), "cashu-tx:%lld", (long long)rec.tx_id);
@@ -170,7 +182,7 @@ wallet_glue_topup(struct req *r, const char *hash, const char *token, int64_t *c
 	enum rerr e;
 
 	memset(&rec, 0, sizeof(rec));
-	if (redeem(r, token, hash, "apikey", &rec, &msat) < 0)
+	if (redeem(r, token, hash, "apikey", &rec, &msat, NULL) < 0)
 		return -1;
 	snprintf(ref, sizeof(ref), "cashu-tx:%lld", (long long)rec.tx_id);
 	e = ledger_credit(r->worker->db, hash, msat, LEDGER_TOPUP, ref, NULL);
@@ -189,27 +201,113 @@ wallet_glue_topup(struct req *r, const char *hash, const char *token, int64_t *c
 	return 0;
 }
 
-void
-wallet_glue_refund(struct req *r)
+enum wd_result
+wallet_glue_withdraw(struct req *r, const struct ledger_key *key, const char *source,
+    char **token, int64_t *msat, char unit_out[16])
 {
 	const struct conf *c = conf_get();
-	struct auth a;
 	struct wallet_ctx w;
 	struct wallet_receipt rec;
 	struct wallet_meta meta;
 	struct mint_error me;
-	struct json_object *o;
 	const char *mint, *unit;
-	char ref[64], amt[32], *token = NULL;
+	char ref[64];
 	int64_t amount = 0, unit_msat;
-	enum mint_err me_kind;
+	enum mint_err mk;
 	enum rerr e;
 
-	if (*auth_bearer(r) == '\0') {
-		resp_error(r, 401, "invalid_request_error", "missing_api_key",
-		    "API key or Cashu token required");
-		return;
+	*token = NULL;
+	*msat = 0;
+	/* Reservations of processes that died are settled first; live ones
+	 * block the withdrawal. */
+	ledger_sweep(r->worker->db, key->hashed_key, NULL);
+	unit = key->refund_currency[0] ? key->refund_currency : conf_str(c, CONF_PRIMARY_MINT_UNIT);
+	unit_msat = strcmp(unit, "msat") == 0 ? 1 : 1000;
+	snprintf(unit_out, 16, "%s", unit);
+	mint = key->refund_mint_url[0] ? key->refund_mint_url : conf_str(c, CONF_PRIMARY_MINT_URL);
+	snprintf(ref, sizeof(ref), "refund:%s", r->id);
+	e = ledger_withdraw_all(r->worker->db, key->hashed_key, unit_msat, ref, &amount);
+	if (e == RERR_CONFLICT)
+		return WD_BUSY;
+	if (e != RERR_OK)
+		return WD_FAILED;
+	if (amount == 0) {
+		struct ledger_key k, b;
+
+		if (ledger_key_get(r->worker->db, key->hashed_key, &k, &b) == RERR_OK &&
+		    ledger_available(&b) > 0)
+			return WD_TOO_SMALL;
+		return WD_NOTHING;
 	}
+	wallet_ctx_init(&w, r->worker->db, r->worker->up);
+	memset(&meta, 0, sizeof(meta));
+	meta.request_id = r->id;
+	meta.api_key_hash = key->hashed_key;
+	meta.source = source;
+	memset(&me, 0, sizeof(me));
+	mk = wallet_send(&w, mint, unit, (uint64_t)(amount / unit_msat), &meta, token, &rec, &me);
+	if (mk != MINT_OK) {
+		/* No token was made: the balance goes back to the key. */
+		*token = NULL;
+		if (ledger_credit(r->worker->db, key->hashed_key, amount, LEDGER_REFUND_REVERT, ref,
+		    NULL) != RERR_OK)
+			log_error("request %s: withdrawal of %lld msat failed and could not be reverted",
+			    r->id, (long long)amount);
+		log_warn("request %s: withdrawal failed: %s: %s", r->id, mint_err_name(mk), me.detail);
+		return mint_err_transient(mk) ? WD_MINT_DOWN : WD_FAILED;
+	}
+	*msat = amount;
+	req_log_extra(r, "withdrawn_msat=%lld", (long long)amount);
+	return WD_OK;
+}
+
+/* The body of a successful withdrawal: {"token", "sats"|"msats"}. */
+static void
+answer_token(struct req *r, const char *token, int64_t msat, const char *unit)
+{
+	struct json_object *o = json_object_new_object();
+	bool in_msat = strcmp(unit, "msat") == 0;
+	char amt[32];
+
+	json_object_object_add(o, "token", json_object_new_string(token));
+	snprintf(amt, sizeof(amt), "%lld", (long long)(in_msat ? msat : msat / 1000));
+	json_object_object_add(o, in_msat ? "msats" : "sats", json_object_new_string(amt));
+	resp_json(r, 200, o);
+}
+
+static void
+answer_withdraw_error(struct req *r, enum wd_result wd)
+{
+	switch (wd) {
+	case WD_BUSY:
+		resp_error(r, 400, "invalid_request_error", "ongoing_requests",
+		    "Cannot refund key. There are ongoing requests for this api key.");
+		break;
+	case WD_TOO_SMALL:
+		resp_error(r, 400, "invalid_request_error", "balance_too_small",
+		    "Balance too small to refund");
+		break;
+	case WD_NOTHING:
+		resp_error(r, 400, "invalid_request_error", "no_balance", "No balance to refund");
+		break;
+	case WD_MINT_DOWN:
+		resp_error(r, 503, "mint_unreachable", "cashu_mint_unreachable",
+		    "Mint service unavailable");
+		break;
+	default:
+		resp_error(r, 500, "internal_error", NULL, "Refund failed");
+		break;
+	}
+}
+
+void
+wallet_glue_refund(struct req *r)
+{
+	struct auth a;
+	char *token = NULL, unit[16];
+	int64_t msat = 0;
+	enum wd_result wd;
+
 	if (auth_key(r, false, &a) < 0)
 		return;
 	if (a.key.parent[0]) {
@@ -217,73 +315,90 @@ wallet_glue_refund(struct req *r)
 		    "Cannot refund child key. Please refund the parent key instead.");
 		return;
 	}
-	/* Reservations of processes that died are settled first; live ones
-	 * block the refund. */
-	ledger_sweep(r->worker->db, a.hash, NULL);
-	unit = a.key.refund_currency[0] ? a.key.refund_currency : conf_str(c, CONF_PRIMARY_MINT_UNIT);
-	unit_msat = strcmp(unit, "msat") == 0 ? 1 : 1000;
-	mint = a.key.refund_mint_url[0] ? a.key.refund_mint_url : conf_str(c, CONF_PRIMARY_MINT_URL);
-	snprintf(ref, sizeof(ref), "refund:%s", r->id);
-	e = ledger_withdraw_all(r->worker->db, a.hash, unit_msat, ref, &amount);
-	if (e == RERR_CONFLICT) {
-		resp_error(r, 400, "invalid_request_error", "ongoing_requests",
-		    "Cannot refund key. There are ongoing requests for this api key.");
-		return;
-	}
-	if (e != RERR_OK) {
-		resp_error(r, 500, "internal_error", NULL, "Refund failed");
-		return;
-	}
-	if (amount == 0) {
-		if (ledger_available(&a.billing) > 0)
-			resp_error(r, 400, "invalid_request_error", "balance_too_small",
-			    "Balance too small to refund");
-		else
-			resp_error(r, 400, "invalid_request_error", "no_balance", "No balance to refund");
-		return;
-	}
-	wallet_ctx_init(&w, r->worker->db, r->worker->up);
-	memset(&meta, 0, sizeof(meta));
-	meta.request_id = r->id;
-	meta.api_key_hash = a.hash;
-	meta.source = "apikey";
-	memset(&me, 0, sizeof(me));
-	me_kind = wallet_send(&w, mint, unit, (uint64_t)(amount / unit_msat), &meta, &token, &rec, &me);
-	if (me_kind != MINT_OK) {
-		/* No token was made: the balance goes back to the key. */
-		if (ledger_credit(r->worker->db, a.hash, amount, LEDGER_REFUND_REVERT, ref, NULL) != RERR_OK)
-			log_error("request %s: refund of %lld msat failed and could not be reverted",
-			    r->id, (long long)amount);
-		log_warn("request %s: refund failed: %s: %s", r->id, mint_err_name(me_kind), me.detail);
-		if (mint_err_transient(me_kind))
-			resp_error(r, 503, "mint_unreachable", "cashu_mint_unreachable",
-			    "Mint service unavailable");
-		else
-			resp_error(r, 500, "internal_error", NULL, "Refund failed");
-		return;
-	}
-	o = json_object_new_object();
-	json_object_object_add(o, "token", json_object_new_string(token));
-	snprintf(amt, sizeof(amt), "%lld", (long long)(amount / unit_msat));
-	json_object_object_add(o, unit_msat == 1 ? "msats" : "sats", json_object_new_string(amt));
-	req_log_extra(r, "refunded_msat=%lld", (long long)amount);
-	resp_json(r, 200, o);
+	wd = wallet_glue_withdraw(r, &a.key, "apikey", &token, &msat, unit);
+	if (wd == WD_OK)
+		answer_token(r, token, msat, unit);
+	else
+		answer_withdraw_error(r, wd);
 	free(token);
 }
 
+/* X-Cashu change: what the token's key still holds is withdrawn now (a
+ * change that could not be made at the time, or a stream's), else the change
+ * token made at the end of the request is returned again. */
 void
 wallet_glue_fetch_change(struct req *r, const char *token)
 {
-	(void)token;
-	resp_error(r, 404, "not_found", "refund_not_found", "Refund not found");
+	struct ledger_key key, billing;
+	struct wallet_ctx w;
+	char hash[65], *out = NULL, unit[16];
+	uint64_t amount = 0;
+	int64_t msat = 0;
+	enum wd_result wd;
+
+	auth_token_hash(token, hash);
+	if (ledger_key_get(r->worker->db, hash, &key, &billing) != RERR_OK) {
+		resp_error(r, 404, "not_found", "refund_not_found", "Refund not found");
+		return;
+	}
+	wd = wallet_glue_withdraw(r, &key, "x-cashu-change", &out, &msat, unit);
+	if (wd == WD_OK) {
+		resp_header(r, "X-Cashu", out);
+		answer_token(r, out, msat, unit);
+		free(out);
+		return;
+	}
+	if (wd == WD_BUSY) {
+		resp_header(r, "Retry-After", "2");
+		resp_error(r, 425, "invalid_request_error", "refund_pending",
+		    "Refund is pending; retry shortly.");
+		return;
+	}
+	if (wd == WD_MINT_DOWN || wd == WD_FAILED) {
+		answer_withdraw_error(r, wd);
+		return;
+	}
+	wallet_ctx_init(&w, r->worker->db, r->worker->up);
+	if (wallet_tx_last_out(&w, hash, "x-cashu-change", &out, &amount, unit) != MINT_OK) {
+		resp_error(r, 404, "not_found", "refund_not_found", "Refund not found");
+		return;
+	}
+	resp_header(r, "X-Cashu", out);
+	answer_token(r, out, strcmp(unit, "msat") == 0 ? (int64_t)amount : (int64_t)amount * 1000,
+	    unit);
+	free(out);
 }
 
 void
 wallet_glue_history(struct req *r, const char *hash)
 {
-	struct json_object *o = json_object_new_object();
+	struct json_object *o = json_object_new_object(), *arr = json_object_new_array();
+	struct wallet_ctx w;
+	struct wallet_tx *v = NULL;
+	size_t n = 0, i;
 
-	(void)hash;
-	json_object_object_add(o, "transactions", json_object_new_array());
+	wallet_ctx_init(&w, r->worker->db, r->worker->up);
+	if (wallet_tx_history(&w, hash, &v, &n) != MINT_OK) {
+		json_object_put(o);
+		json_object_put(arr);
+		resp_error(r, 500, "internal_error", NULL, "Could not read the history");
+		return;
+	}
+	for (i = 0; i < n; i++) {
+		struct json_object *t = json_object_new_object();
+
+		json_object_object_add(t, "id", json_object_new_int64(v[i].id));
+		json_object_object_add(t, "type", json_object_new_string(v[i].direction));
+		json_object_object_add(t, "source", json_object_new_string(v[i].source));
+		json_object_object_add(t, "amount", json_object_new_int64((int64_t)v[i].amount));
+		json_object_object_add(t, "unit", json_object_new_string(v[i].unit));
+		json_object_object_add(t, "mint_url", json_object_new_string(v[i].mint));
+		json_object_object_add(t, "created_at", json_object_new_int64(v[i].created_at));
+		json_object_object_add(t, "collected", json_object_new_boolean(v[i].collected));
+		json_object_object_add(t, "swept", json_object_new_boolean(v[i].swept));
+		json_object_array_add(arr, t);
+	}
+	free(v);
+	json_object_object_add(o, "transactions", arr);
 	resp_json(r, 200, o);
 }

@@ -2239,3 +2239,91 @@ wallet_recover(struct wallet_ctx *w, int64_t min_age_s, struct wallet_recover_st
 	free(ids);
 	return st->left ? (last != MINT_OK ? last : MINT_E_PENDING) : MINT_OK;
 }
+
+/* ------------------------------------------------------ transaction queries */
+
+static const char SQL_TX_BY_KEY[] =
+    "SELECT id, direction, coalesce(source, ''), amount, unit, mint_url, created_at, collected,"
+    " swept FROM cashu_transactions WHERE api_key_hash = ? ORDER BY created_at DESC, id DESC"
+    " LIMIT 500";
+static const char SQL_TX_LAST_OUT[] =
+    "SELECT id, token, amount, unit FROM cashu_transactions"
+    " WHERE api_key_hash = ?1 AND direction = 'out' AND source = ?2"
+    " ORDER BY id DESC LIMIT 1";
+static const char SQL_TX_COLLECT[] =
+    "UPDATE cashu_transactions SET collected = 1 WHERE id = ?";
+
+enum mint_err
+wallet_tx_history(struct wallet_ctx *w, const char *api_key_hash, struct wallet_tx **out,
+    size_t *n)
+{
+	sqlite3_stmt *st = db_stmt(w->db, SQL_TX_BY_KEY);
+	struct wallet_tx *v = NULL;
+	size_t k = 0;
+	int s;
+
+	*out = NULL;
+	*n = 0;
+	if (st == NULL)
+		return MINT_E_DB;
+	sqlite3_bind_text(st, 1, api_key_hash, -1, SQLITE_TRANSIENT);
+	while ((s = sqlite3_step(st)) == SQLITE_ROW) {
+		struct wallet_tx *t;
+
+		v = xrealloc(v, (k + 1) * sizeof(*v));
+		t = &v[k++];
+		memset(t, 0, sizeof(*t));
+		t->id = sqlite3_column_int64(st, 0);
+		copy_str(t->direction, sizeof(t->direction), (const char *)sqlite3_column_text(st, 1));
+		copy_str(t->source, sizeof(t->source), (const char *)sqlite3_column_text(st, 2));
+		t->amount = (uint64_t)sqlite3_column_int64(st, 3);
+		copy_str(t->unit, sizeof(t->unit), (const char *)sqlite3_column_text(st, 4));
+		copy_str(t->mint, sizeof(t->mint), (const char *)sqlite3_column_text(st, 5));
+		t->created_at = sqlite3_column_int64(st, 6);
+		t->collected = sqlite3_column_int(st, 7) != 0;
+		t->swept = sqlite3_column_int(st, 8) != 0;
+	}
+	sqlite3_reset(st);
+	if (s != SQLITE_DONE) {
+		free(v);
+		return MINT_E_DB;
+	}
+	*out = v;
+	*n = k;
+	return MINT_OK;
+}
+
+enum mint_err
+wallet_tx_last_out(struct wallet_ctx *w, const char *api_key_hash, const char *source,
+    char **token, uint64_t *amount, char unit[16])
+{
+	sqlite3_stmt *st = db_stmt(w->db, SQL_TX_LAST_OUT);
+	enum mint_err rc = MINT_E_INVALID;
+	int64_t id = 0;
+	int s;
+
+	*token = NULL;
+	if (st == NULL)
+		return MINT_E_DB;
+	sqlite3_bind_text(st, 1, api_key_hash, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_text(st, 2, source, -1, SQLITE_TRANSIENT);
+	s = sqlite3_step(st);
+	if (s == SQLITE_ROW) {
+		id = sqlite3_column_int64(st, 0);
+		*token = xstrdup((const char *)sqlite3_column_text(st, 1));
+		*amount = (uint64_t)sqlite3_column_int64(st, 2);
+		copy_str(unit, 16, (const char *)sqlite3_column_text(st, 3));
+		rc = MINT_OK;
+	} else if (s != SQLITE_DONE) {
+		rc = MINT_E_DB;
+	}
+	sqlite3_reset(st);
+	if (rc == MINT_OK) {
+		st = db_stmt(w->db, SQL_TX_COLLECT);
+		if (st) {
+			sqlite3_bind_int64(st, 1, id);
+			exec_stmt(w->db, st);
+		}
+	}
+	return rc;
+}

@@ -153,6 +153,29 @@ struct wallet_recover_stats {
 enum mint_err wallet_recover(struct wallet_ctx *w, int64_t min_age_s,
     struct wallet_recover_stats *st, struct mint_error *e);
 
+/* One cashu_transactions row, as /v1/balance/history shows it. */
+struct wallet_tx {
+	int64_t id;
+	char direction[4];		/* "in" or "out" */
+	char source[32];
+	uint64_t amount;
+	char unit[16];
+	char mint[512];
+	int64_t created_at;
+	bool collected, swept;
+};
+
+/* The tokens in and out linked to api_key_hash, newest first (at most 500).
+ * Caller frees *out with free(). */
+enum mint_err wallet_tx_history(struct wallet_ctx *w, const char *api_key_hash,
+    struct wallet_tx **out, size_t *n);
+
+/* The newest outgoing token of api_key_hash with this source, marked
+ * collected. *token is a new string the caller frees. MINT_E_INVALID when
+ * there is none. */
+enum mint_err wallet_tx_last_out(struct wallet_ctx *w, const char *api_key_hash,
+    const char *source, char **token, uint64_t *amount, char unit[16]);
+
 /* ------------------------------------------------------------ pure helpers */
 
 /* Split amount into denominations (denoms ascending, e.g. the keyset's key
