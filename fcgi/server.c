@@ -24,6 +24,8 @@
 
 static volatile sig_atomic_t stopping;
 static int listen_fd = -1;
+static struct worker *workers;		/* for the stop handler */
+static int nworkers_started;
 
 static int
 listen_unix(const char *path, char *err, size_t errlen)
@@ -110,10 +112,22 @@ server_listen(const char *spec, char *err, size_t errlen)
 static void
 on_stop_signal(int sig)
 {
+	int i;
+
 	(void)sig;
 	stopping = 1;
 	if (listen_fd >= 0)
 		shutdown(listen_fd, SHUT_RDWR);
+	/* A worker waiting for the next request on a kept-alive connection
+	 * (mod_proxy_fcgi enablereuse) is not in accept(2): end the read side
+	 * of that connection so it wakes up too. Busy workers are left alone
+	 * and leave after their request. */
+	for (i = 0; i < nworkers_started; i++) {
+		FCGX_Request *rq = workers[i].fcgx;
+
+		if (workers[i].idle && rq && rq->ipcFd >= 0)
+			shutdown(rq->ipcFd, SHUT_RD);
+	}
 }
 
 static void
@@ -144,8 +158,14 @@ worker_main(void *arg)
 	FCGX_Request *rq = w->fcgx;
 
 	while (!stopping) {
-		if (FCGX_Accept_r(rq) < 0)
+		int rc;
+
+		w->idle = 1;
+		rc = FCGX_Accept_r(rq);
+		w->idle = 0;
+		if (rc < 0)
 			break;
+		/* A request accepted while stopping is still answered. */
 		http_serve(w);
 		FCGX_Finish_r(rq);
 	}
@@ -160,6 +180,7 @@ server_run(int fd, int nworkers, const char *db_path)
 	int i, started = 0;
 
 	listen_fd = fd;
+	workers = ws;
 	if (FCGX_Init() != 0) {
 		log_error("FCGX_Init failed");
 		free(ws);
@@ -181,11 +202,13 @@ server_run(int fd, int nworkers, const char *db_path)
 			break;
 		}
 		started++;
+		nworkers_started = started;
 	}
 	log_info("routstr %s serving with %d worker%s (pid %d)", ROUTSTR_VERSION, started,
 	    started == 1 ? "" : "s", (int)getpid());
 	for (i = 0; i < started; i++)
 		pthread_join(ws[i].thread, NULL);
+	nworkers_started = 0;
 	for (i = 0; i < nworkers; i++) {
 		db_close(ws[i].db);
 		upstream_free(ws[i].up);

@@ -5,6 +5,7 @@
 #define ROUTSTR_SERVER_H
 
 #include <pthread.h>
+#include <signal.h>
 #include <stdbool.h>
 
 struct db;
@@ -16,6 +17,7 @@ struct worker {
 	struct db *db;		/* owned; this thread's connection */
 	struct upstream *up;	/* owned; this thread's curl handle */
 	void *fcgx;		/* owned; FCGX_Request */
+	volatile sig_atomic_t idle;	/* waiting in FCGX_Accept_r */
 };
 
 /* Open the listening socket described by spec ("" = spawned, fd 0;

@@ -37,3 +37,7 @@ EXTRA_DIST += tests/e2e tests/fakes tests/bench tests/package.json tests/package
 bench: routstr.fcgi
 	ROUTSTR_FCGI='$(abs_top_builddir)/routstr.fcgi' bash '$(abs_top_srcdir)/tests/bench/bench.sh'
 .PHONY: bench
+
+# Run directories of the end-to-end tests stay out of the tarball.
+dist-hook:
+	rm -rf $(distdir)/tests/e2e/.run $(distdir)/tests/node_modules
