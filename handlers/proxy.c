@@ -731,6 +731,38 @@ reserve(struct req *r, struct bill *b)
 	return -1;
 }
 
+/* Routstr's optional key headers: Refund-LNURL (a Lightning address for
+ * refunds) and Key-Expiry-Time (a Unix time, which needs Refund-LNURL), stored
+ * on the key. Returns 0 or -1 after answering 400. */
+static int
+key_headers(struct req *r, const struct auth *a)
+{
+	const char *lnurl = req_header(r, "refund-lnurl");
+	const char *exp = req_header(r, "key-expiry-time");
+	int64_t t = -1;
+
+	if (exp) {
+		if (parse_i64(exp, 0, INT64_MAX, &t) < 0) {
+			resp_error(r, 400, "invalid_request_error", "invalid_key_expiry_time",
+			    "Invalid Key-Expiry-Time: must be a valid Unix timestamp");
+			return -1;
+		}
+		if (lnurl == NULL || *lnurl == '\0') {
+			resp_error(r, 400, "invalid_request_error", "refund_lnurl_required",
+			    "Error: Refund-LNURL header required when using Key-Expiry-Time");
+			return -1;
+		}
+	}
+	if (lnurl && strlen(lnurl) > LEDGER_TEXT_MAX) {
+		resp_error(r, 400, "invalid_request_error", "invalid_refund_lnurl",
+		    "Refund-LNURL is too long");
+		return -1;
+	}
+	if ((lnurl && *lnurl) || t >= 0)
+		ledger_key_set_refund(r->worker->db, a->hash, lnurl && *lnurl ? lnurl : NULL, t);
+	return 0;
+}
+
 /* X-Cashu: the token pays for this request. Its face value must cover the
  * worst case; it is redeemed into a key of its own (sha256 of the token, as
  * a bearer token would be), which is emptied into a change token at the end.
@@ -819,7 +851,8 @@ h_proxy_chat(struct req *r)
 	if (xc && *xc && strncmp(xc, "sk-", 3) != 0) {
 		if (price_request(r, body, &bill) < 0 || xcashu_pay(r, xc, &bill) < 0)
 			goto out;
-	} else if (auth_key(r, true, &bill.who) < 0 || price_request(r, body, &bill) < 0) {
+	} else if (auth_key(r, true, &bill.who) < 0 || key_headers(r, &bill.who) < 0 ||
+	    price_request(r, body, &bill) < 0) {
 		goto out;
 	}
 	req_log_extra(r, "kid=%.8s", bill.who.hash);

@@ -15,7 +15,7 @@
 
 #include "catalog.h"
 #include "conf.h"
-#include "db.h"
+#include "db_sql.h"
 #include "json.h"
 #include "log.h"
 #include "util.h"

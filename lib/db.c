@@ -5,7 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "db.h"
+#include "db_sql.h"
 #include "log.h"
 #include "util.h"
 

@@ -1,12 +1,13 @@
 /* db: one SQLite connection per worker thread, with WAL, a busy timeout,
  * foreign keys, cached prepared statements and the migration runner.
- * A struct db is owned by exactly one thread; it is never shared. */
+ * A struct db is owned by exactly one thread; it is never shared.
+ * This header is what handlers and programs see; the lib/ modules that own
+ * SQL (ledger, wallet, catalogue, price) also include db_sql.h. */
 #ifndef ROUTSTR_DB_H
 #define ROUTSTR_DB_H
 
 #include <stddef.h>
 #include <stdint.h>
-#include <sqlite3.h>
 
 #include "err.h"
 
@@ -30,15 +31,6 @@ extern const size_t db_migrations_count;
  * and releases it with db_close. Returns RERR_OK or RERR_DB (reason logged). */
 enum rerr db_open(const char *path, enum db_sync sync, struct db **out);
 void db_close(struct db *db);
-
-/* The raw handle, for lib/ modules that own SQL (ledger, cashu wallet). The
- * handle stays owned by db. */
-sqlite3 *db_handle(struct db *db);
-
-/* A prepared statement for sql, cached by the string's address: pass string
- * literals. The statement is reset and its bindings cleared before it is
- * returned; it stays owned by db. NULL on a prepare error (logged). */
-sqlite3_stmt *db_stmt(struct db *db, const char *sql);
 
 /* BEGIN IMMEDIATE / COMMIT / ROLLBACK. Return RERR_OK or RERR_DB. */
 enum rerr db_begin(struct db *db);

@@ -6,6 +6,8 @@
  * Loops over a SELECT copy the rows out first. */
 #include "config.h"
 
+#include "db_sql.h"
+
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>

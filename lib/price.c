@@ -11,7 +11,7 @@
 #include <json-c/json.h>
 
 #include "conf.h"
-#include "db.h"
+#include "db_sql.h"
 #include "json.h"
 #include "log.h"
 #include "price.h"

@@ -9,7 +9,7 @@
 #include <openssl/evp.h>
 
 #include "conf.h"
-#include "db.h"
+#include "db_sql.h"
 #include "json.h"
 #include "log.h"
 #include "util.h"

@@ -18,7 +18,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "db.h"
+#include "db_sql.h"
 #include "json.h"
 #include "upstream.h"
 #include "util.h"

@@ -13,7 +13,7 @@
 #include <unistd.h>
 
 #include "catalog.h"
-#include "db.h"
+#include "db_sql.h"
 #include "log.h"
 #include "util.h"
 

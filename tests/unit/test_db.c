@@ -9,7 +9,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "db.h"
+#include "db_sql.h"
 
 static char dir[64];
 static char path[128];

@@ -12,7 +12,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "db.h"
+#include "db_sql.h"
 #include "ledger.h"
 #include "log.h"
 #include "util.h"

@@ -12,7 +12,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "db.h"
+#include "db_sql.h"
 #include "log.h"
 #include "price.h"
 #include "upstream.h"
