@@ -34,6 +34,7 @@
 #define SSE_EVENT_MAX (4u << 20)	/* one SSE event from the upstream */
 #define ERROR_BODY_MAX (1u << 20)	/* an upstream error body we relay */
 #define PROGRESS_EVERY_US (5 * 1000000)	/* how often a stream records its cost so far */
+#define KEPT_HEADERS_MAX 16		/* upstream headers kept for a buffered answer */
 
 /* Request headers never forwarded: ours, hop-by-hop, and the client's
  * credentials (the provider key replaces them). */
@@ -91,6 +92,8 @@ struct relay {
 	bool done_seen;
 	unsigned events;
 	char stream_id[64];
+	char *kept[KEPT_HEADERS_MAX];	/* "name\nvalue" of headers to relay (owned) */
+	size_t nkept;
 };
 
 static bool
@@ -399,8 +402,14 @@ on_headers(void *ud, int status, const struct upstream_header *h, size_t nh)
 		if (strcmp(h[i].name, "content-type") == 0)
 			ct = h[i].value;
 	if (!rl->client_stream || status != 200 || ct == NULL ||
-	    strstr(ct, "text/event-stream") == NULL)
-		return 0;	/* buffered: an error, or a plain JSON answer */
+	    strstr(ct, "text/event-stream") == NULL) {
+		/* Buffered (an error, or a plain JSON answer): keep the headers
+		 * worth relaying (Retry-After, rate limits) for the answer. */
+		for (i = 0; i < nh && rl->nkept < ARRAY_SIZE(rl->kept); i++)
+			if (in_list(h[i].name, relayed_headers, ARRAY_SIZE(relayed_headers)))
+				rl->kept[rl->nkept++] = xasprintf("%s\n%s", h[i].name, h[i].value);
+		return 0;
+	}
 	rl->sse = true;
 	resp_status(rl->r, 200);
 	for (i = 0; i < nh; i++)
@@ -520,6 +529,21 @@ end_stream(struct relay *rl, enum rerr e, const struct upstream_result *res)
 
 /* ---- whole answers -------------------------------------------------- */
 
+/* Add the upstream headers kept by on_headers to our answer. */
+static void
+kept_headers(struct relay *rl)
+{
+	size_t i;
+
+	for (i = 0; i < rl->nkept; i++) {
+		char *nl = strchr(rl->kept[i], '\n');
+
+		*nl = '\0';
+		resp_header(rl->r, rl->kept[i], nl + 1);
+		*nl = '\n';
+	}
+}
+
 /* Relay an upstream error answer (4xx as it is, 5xx in our envelope). */
 static void
 relay_error(struct req *r, int status, const char *ct, const char *body, size_t len)
@@ -568,6 +592,7 @@ relay_completion(struct relay *rl, const struct upstream_result *res)
 	keep_usage(rl, json_get(answer, "usage"));
 	rl->out_chars = usage_chunk_chars(answer);
 	finish(rl, true);
+	kept_headers(rl);
 	if (rl->bill->model && json_get(answer, "model"))
 		json_object_object_add(answer, "model", json_object_new_string(rl->bill->model->id));
 	add_cost_fields(answer, rl->bill);
@@ -908,6 +933,7 @@ h_proxy_chat(struct req *r)
 		finish(&rl, false);
 		if (bill.change)
 			resp_header(r, "X-Cashu", bill.change);
+		kept_headers(&rl);
 		if (rl.client_stream)
 			relay_error(r, res.status, res.content_type, rl.errbody.data, rl.errbody.len);
 		else
@@ -938,6 +964,8 @@ out:
 	free(url);
 	free(sent);
 	free(bill.change);
+	for (size_t i = 0; i < rl.nkept; i++)
+		free(rl.kept[i]);
 	sse_free(&rl.framer);
 	buf_free(&rl.data);
 	buf_free(&rl.errbody);
