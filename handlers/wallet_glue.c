@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "auth.h"
 #include "cashu/wallet.h"
@@ -87,9 +88,26 @@ to_msat(uint64_t amount, const char *unit)
 
 /* Redeem token for key hash: the receipt of this or an earlier redemption
  * of the same proofs. Returns 0, or -1 after answering. */
+/* After the mint said "spent" or "pending" for a token whose key (hash) is
+ * being made by a concurrent request with the same token: wait up to 5 s for
+ * that key. True when it appeared. */
+static bool
+key_appears(struct req *r, const char *hash)
+{
+	struct ledger_key k, b;
+	int i;
+
+	for (i = 0; i < 100; i++) {
+		if (ledger_key_get(r->worker->db, hash, &k, &b) == RERR_OK)
+			return true;
+		usleep(50 * 1000);
+	}
+	return false;
+}
+
 static int
 redeem(struct req *r, const char *token, const char *hash, const char *source,
-    struct wallet_receipt *rec, int64_t *msat, const char *echo)
+    struct wallet_receipt *rec, int64_t *msat, const char *echo, bool keyed)
 {
 	struct wallet_ctx w;
 	struct wallet_meta meta = { r->id, hash, source };
@@ -99,6 +117,8 @@ redeem(struct req *r, const char *token, const char *hash, const char *source,
 	memset(&me, 0, sizeof(me));
 	wallet_ctx_init(&w, r->worker->db, r->worker->up);
 	e = wallet_receive_token(&w, token, &meta, rec, &me);
+	if (keyed && (e == MINT_E_SPENT || e == MINT_E_PENDING) && key_appears(r, hash))
+		return 2;
 	if (e != MINT_OK && e != MINT_E_ALREADY_REDEEMED) {
 		answer_mint_error(r, e, &me, echo);
 		return -1;
@@ -140,7 +160,9 @@ wallet_glue_create_key_as(struct req *r, const char *token, const char *hash,
 
 	memset(&rec, 0, sizeof(rec));
 	rc = redeem(r, token, hash, source, &rec, &msat,
-	    strcmp(source, "x-cashu") == 0 ? token : NULL);
+	    strcmp(source, "x-cashu") == 0 ? token : NULL, true);
+	if (rc == 2)
+		return 0;	/* a concurrent request with the same token made the key */
 	if (rc < 0)
 		return -1;
 	snprintf(ref, sizeof(ref), "cashu-tx:%lld", (long long)rec.tx_id);
@@ -156,11 +178,12 @@ wallet_glue_create_key_as(struct req *r, const char *token, const char *hash,
 	if (e == RERR_OK && created)
 		return 0;
 	if (e == RERR_OK || e == RERR_CONFLICT) {
-		/* The proofs were credited before (to this key, created meanwhile
-		 * by a concurrent request, or elsewhere): nothing more to give. */
+		/* The proofs were credited before: to this very key (its hash is
+		 * the token's, so a concurrent request with the same token made
+		 * it), or elsewhere (a top-up), which leaves nothing to give. */
 		struct ledger_key k, b;
 
-		if (ledger_key_get(r->worker->db, hash, &k, &b) == RERR_OK && rc == 1)
+		if (ledger_key_get(r->worker->db, hash, &k, &b) == RERR_OK)
 			return 0;
 		resp_error(r, 400, "token_already_spent", "cashu_token_already_spent",
 		    "Token already spent");
@@ -182,7 +205,7 @@ wallet_glue_topup(struct req *r, const char *hash, const char *token, int64_t *c
 	enum rerr e;
 
 	memset(&rec, 0, sizeof(rec));
-	if (redeem(r, token, hash, "apikey", &rec, &msat, NULL) < 0)
+	if (redeem(r, token, hash, "apikey", &rec, &msat, NULL, false) < 0)
 		return -1;
 	snprintf(ref, sizeof(ref), "cashu-tx:%lld", (long long)rec.tx_id);
 	e = ledger_credit(r->worker->db, hash, msat, LEDGER_TOPUP, ref, NULL);
@@ -199,6 +222,25 @@ wallet_glue_topup(struct req *r, const char *hash, const char *token, int64_t *c
 	}
 	*credited = msat;
 	return 0;
+}
+
+/* True when the wallet has proofs at mint in unit held by a mint operation
+ * that has not finished (the mint stopped answering mid-way; `routstrctl
+ * cron` recovers it). */
+static bool
+pending_at(struct wallet_ctx *w, const char *mint, const char *unit)
+{
+	struct wallet_balance *wb = NULL;
+	size_t n = 0, i;
+	bool pending = false;
+
+	if (wallet_balance(w, &wb, &n) != MINT_OK)
+		return false;
+	for (i = 0; i < n; i++)
+		if (strcmp(wb[i].mint, mint) == 0 && strcmp(wb[i].unit, unit) == 0 && wb[i].pending > 0)
+			pending = true;
+	free(wb);
+	return pending;
 }
 
 enum wd_result
@@ -254,6 +296,8 @@ wallet_glue_withdraw(struct req *r, const struct ledger_key *key, const char *so
 			log_error("request %s: withdrawal of %lld msat failed and could not be reverted",
 			    r->id, (long long)amount);
 		log_warn("request %s: withdrawal failed: %s: %s", r->id, mint_err_name(mk), me.detail);
+		if (mk == MINT_E_INSUFFICIENT && pending_at(&w, mint, unit))
+			return WD_MINT_DOWN;	/* proofs held by an unfinished operation */
 		return mint_err_transient(mk) ? WD_MINT_DOWN : WD_FAILED;
 	}
 	*msat = amount;
@@ -291,8 +335,9 @@ answer_withdraw_error(struct req *r, enum wd_result wd)
 		resp_error(r, 400, "invalid_request_error", "no_balance", "No balance to refund");
 		break;
 	case WD_MINT_DOWN:
+		resp_header(r, "Retry-After", "60");
 		resp_error(r, 503, "mint_unreachable", "cashu_mint_unreachable",
-		    "Mint service unavailable");
+		    "Mint service unavailable; the balance is kept, retry later");
 		break;
 	default:
 		resp_error(r, 500, "internal_error", NULL, "Refund failed");
@@ -360,6 +405,16 @@ wallet_glue_fetch_change(struct req *r, const char *token)
 	}
 	wallet_ctx_init(&w, r->worker->db, r->worker->up);
 	if (wallet_tx_last_out(&w, hash, "x-cashu-change", &out, &amount, unit) != MINT_OK) {
+		int64_t withdrawn = 0;
+
+		/* The balance left the key but no token is stored yet: the
+		 * change is being made by the request right now. */
+		if (ledger_withdrawals(r->worker->db, hash, &withdrawn) == RERR_OK && withdrawn > 0) {
+			resp_header(r, "Retry-After", "1");
+			resp_error(r, 425, "invalid_request_error", "refund_pending",
+			    "Refund is pending; retry shortly.");
+			return;
+		}
 		resp_error(r, 404, "not_found", "refund_not_found", "Refund not found");
 		return;
 	}

@@ -1397,3 +1397,24 @@ ledger_liabilities(struct db *db, int64_t *total)
 	sqlite3_reset(st);
 	return RERR_OK;
 }
+
+enum rerr
+ledger_withdrawals(struct db *db, const char *hash, int64_t *count)
+{
+	static const char sql[] =
+	    "SELECT coalesce(sum(CASE kind WHEN 'refund' THEN 1 WHEN 'refund_revert' THEN -1"
+	    " ELSE 0 END), 0) FROM journal WHERE key_hash = ?";
+	sqlite3_stmt *st = db_stmt(db, sql);
+
+	*count = 0;
+	if (st == NULL)
+		return RERR_DB;
+	sqlite3_bind_text(st, 1, hash, -1, SQLITE_TRANSIENT);
+	if (sqlite3_step(st) != SQLITE_ROW) {
+		sqlite3_reset(st);
+		return RERR_DB;
+	}
+	*count = sqlite3_column_int64(st, 0);
+	sqlite3_reset(st);
+	return RERR_OK;
+}

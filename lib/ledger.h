@@ -288,4 +288,8 @@ enum rerr ledger_audit(struct db *db, bool check_owners, struct ledger_violation
  * (reserved included: it is still the users' until settled). */
 enum rerr ledger_liabilities(struct db *db, int64_t *total);
 
+/* Withdrawals of key hash not given back: refund rows minus refund_revert
+ * rows in its journal. */
+enum rerr ledger_withdrawals(struct db *db, const char *hash, int64_t *count);
+
 #endif

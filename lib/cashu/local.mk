@@ -7,7 +7,7 @@ libroutstr_a_SOURCES += \
 # The unit tests read the official vectors at run time: env CASHU_VECTORS,
 # else the shared folder beside the source tree. A missing file fails them.
 CASHU_VECTORS_CPPFLAGS = \
-	-DCASHU_VECTORS_DEFAULT='"$(abs_top_srcdir)/../shared/vectors/cashu_vectors.json"'
+	-DCASHU_VECTORS_DEFAULT='"$(CASHU_VECTORS)"'
 
 check_PROGRAMS += tests/unit/test_cashu_crypto tests/unit/test_cashu_token
 TESTS += tests/unit/test_cashu_crypto tests/unit/test_cashu_token
