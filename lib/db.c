@@ -1,6 +1,8 @@
 /* db: see db.h. */
 #include "config.h"
 
+#include <pthread.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,8 +19,15 @@ struct stmt_slot {
 	sqlite3_stmt *stmt;
 };
 
+/* Writers of one process queue here rather than in SQLite's busy handler,
+ * which sleeps 1 ms and more between tries: with several worker threads
+ * that sleeping, not the work, set the pace of paid requests. Other
+ * processes (mod_fcgid, routstrctl) still meet at SQLite's lock. */
+static pthread_mutex_t write_lock = PTHREAD_MUTEX_INITIALIZER;
+
 struct db {
 	sqlite3 *h;
+	bool writer;		/* holds write_lock (between db_begin and the end) */
 	struct stmt_slot cache[DB_STMT_CACHE];
 	size_t ncache;
 };
@@ -41,6 +50,9 @@ db_open(const char *path, enum db_sync sync, struct db **out)
 		goto fail;
 	}
 	sqlite3_busy_timeout(db->h, DB_BUSY_TIMEOUT_MS);
+	/* The WAL is truncated back to this size after a checkpoint, so a burst
+	 * does not leave a file of tens of MiB behind. */
+	sqlite3_exec(db->h, "PRAGMA journal_size_limit=16777216", NULL, NULL, NULL);
 	sqlite3_extended_result_codes(db->h, 1);
 	if (sqlite3_exec(db->h, "PRAGMA journal_mode=WAL", NULL, NULL, &errmsg) != SQLITE_OK ||
 	    sqlite3_exec(db->h, sync_sql[sync], NULL, NULL, &errmsg) != SQLITE_OK ||
@@ -122,16 +134,39 @@ db_exec(struct db *db, const char *sql)
 	return RERR_OK;
 }
 
-enum rerr
-db_begin(struct db *db)
+static void
+release_writer(struct db *db)
 {
-	return db_exec(db, "BEGIN IMMEDIATE");
+	if (db->writer) {
+		db->writer = false;
+		pthread_mutex_unlock(&write_lock);
+	}
 }
 
 enum rerr
+db_begin(struct db *db)
+{
+	enum rerr e;
+
+	pthread_mutex_lock(&write_lock);
+	db->writer = true;
+	e = db_exec(db, "BEGIN IMMEDIATE");
+	if (e != RERR_OK)
+		release_writer(db);
+	return e;
+}
+
+/* Commit; when that fails, roll back. Either way the transaction is over
+ * (and this process's write lock free) when it returns. */
+enum rerr
 db_commit(struct db *db)
 {
-	return db_exec(db, "COMMIT");
+	enum rerr e = db_exec(db, "COMMIT");
+
+	if (e != RERR_OK && !sqlite3_get_autocommit(db->h))
+		sqlite3_exec(db->h, "ROLLBACK", NULL, NULL, NULL);
+	release_writer(db);
+	return e;
 }
 
 void
@@ -139,6 +174,7 @@ db_rollback(struct db *db)
 {
 	if (!sqlite3_get_autocommit(db->h))
 		sqlite3_exec(db->h, "ROLLBACK", NULL, NULL, NULL);
+	release_writer(db);
 }
 
 static const char schema_table_sql[] =

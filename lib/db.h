@@ -32,7 +32,10 @@ extern const size_t db_migrations_count;
 enum rerr db_open(const char *path, enum db_sync sync, struct db **out);
 void db_close(struct db *db);
 
-/* BEGIN IMMEDIATE / COMMIT / ROLLBACK. Return RERR_OK or RERR_DB. */
+/* BEGIN IMMEDIATE / COMMIT / ROLLBACK. Return RERR_OK or RERR_DB. Write
+ * transactions of one process are serialised on a mutex taken by db_begin
+ * and released by db_commit (which rolls back when the commit fails) or
+ * db_rollback: never hold one across network I/O. */
 enum rerr db_begin(struct db *db);
 enum rerr db_commit(struct db *db);
 void db_rollback(struct db *db);
