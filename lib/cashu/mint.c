@@ -836,8 +836,8 @@ mint_unblind(const struct mint_keyset *ks, const struct mint_output *o, const st
 
 /* ================================================================ JSON builders */
 
-static struct json_object *
-proofs_json(const struct cashu_proof *in, size_t n)
+struct json_object *
+mint_proofs_json(const struct cashu_proof *in, size_t n)
 {
 	struct json_object *arr = json_object_new_array_ext((int)n);
 	size_t i;
@@ -962,7 +962,7 @@ mint_swap(struct mint_client *mc, const struct cashu_proof *in, size_t nin,
 	if (!io_count_ok(nin) || nout > MINT_IO_MAX)
 		return mint_error_set(e, MINT_E_INVALID, "swap: %zu inputs, %zu outputs", nin, nout);
 	req = json_object_new_object();
-	json_object_object_add(req, "inputs", proofs_json(in, nin));
+	json_object_object_add(req, "inputs", mint_proofs_json(in, nin));
 	json_object_object_add(req, "outputs", outputs_json(outs, nout));
 	return sign_call(mc, "/v1/swap", req, write_ahead, outs, nout, sigs, e);
 }
@@ -1251,7 +1251,7 @@ mint_melt(struct mint_client *mc, const char *quote, const struct cashu_proof *i
 		return mint_error_set(e, MINT_E_INVALID, "melt: bad quote, inputs or outputs");
 	req = json_object_new_object();
 	json_object_object_add(req, "quote", json_object_new_string(quote));
-	json_object_object_add(req, "inputs", proofs_json(in, nin));
+	json_object_object_add(req, "inputs", mint_proofs_json(in, nin));
 	if (nblank)
 		json_object_object_add(req, "outputs", outputs_json(blanks, nblank));
 	/* Never repeated after a timeout: the payment may be in flight. */

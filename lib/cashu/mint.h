@@ -90,6 +90,10 @@ enum mint_err mint_parse_error(int status, const char *body, size_t len, struct 
 /* The kind of one NUT error code (0 or unknown -> MINT_E_REJECTED). */
 enum mint_err mint_err_of_code(int code);
 
+/* The NUT-00 JSON array of proofs (amount, id, secret, C, witness), as the
+ * mint's "inputs" take them. Returns a new reference. */
+struct json_object *mint_proofs_json(const struct cashu_proof *in, size_t n);
+
 /* NUT-02 fee: ceil(sum_ppk / 1000) in integer arithmetic. */
 uint64_t mint_fee_from_ppk(uint64_t sum_ppk);
 

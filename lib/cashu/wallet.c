@@ -312,25 +312,14 @@ wallet_token_hash(const struct cashu_token *t, char out[65])
 
 /* ================================================================ JSON of operations */
 
+/* The inputs of an operation, as stored in mint_operations.inputs_json:
+ * the same JSON the mint is sent. Caller frees. */
 static char *
 inputs_to_json(const struct cashu_proof *in, size_t n)
 {
-	struct json_object *arr = json_object_new_array();
-	char *txt;
-	size_t i;
+	struct json_object *arr = mint_proofs_json(in, n);
+	char *txt = xstrdup(json_compact(arr, NULL));
 
-	for (i = 0; i < n; i++) {
-		struct json_object *p = json_object_new_object();
-
-		json_object_object_add(p, "amount", json_object_new_uint64(in[i].amount));
-		json_object_object_add(p, "id", json_object_new_string(in[i].keyset_id));
-		json_object_object_add(p, "secret", json_object_new_string(in[i].secret));
-		json_object_object_add(p, "C", json_object_new_string(in[i].C));
-		if (in[i].witness)
-			json_object_object_add(p, "witness", json_object_new_string(in[i].witness));
-		json_object_array_add(arr, p);
-	}
-	txt = xstrdup(json_compact(arr, NULL));
 	json_object_put(arr);
 	return txt;
 }
