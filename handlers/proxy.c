@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "auth.h"
 #include "buf.h"
@@ -207,6 +208,10 @@ finish(struct relay *rl, bool charge)
 	b->settled = true;
 	if (!charge) {
 		e = ledger_release(rl->r->worker->db, b->res_id);
+		if (e == RERR_DB) {
+			usleep(100 * 1000);	/* busy database: once more, as for settle */
+			e = ledger_release(rl->r->worker->db, b->res_id);
+		}
 		if (e != RERR_OK)
 			log_error("request %s: release of reservation %lld failed: %s", rl->r->id,
 			    (long long)b->res_id, rerr_name(e));
@@ -225,6 +230,13 @@ finish(struct relay *rl, bool charge)
 	log.tokens_out = u.output;
 	log.duration_ms = (mono_usec() - rl->r->start_us) / 1000;
 	e = ledger_settle(rl->r->worker->db, b->res_id, b->cost.total_msat, &log, &sr);
+	if (e == RERR_DB) {
+		/* A busy database past its timeout: once more, or the
+		 * reservation stays held until this process exits and the
+		 * sweeper charges its recorded progress. */
+		usleep(100 * 1000);
+		e = ledger_settle(rl->r->worker->db, b->res_id, b->cost.total_msat, &log, &sr);
+	}
 	if (e != RERR_OK) {
 		log_error("request %s: settle of reservation %lld failed: %s", rl->r->id,
 		    (long long)b->res_id, rerr_name(e));

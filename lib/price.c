@@ -2,6 +2,7 @@
  * parsed from the exchanges' decimal strings into integer micro-USD. */
 #include "config.h"
 
+#include <pthread.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
@@ -378,6 +379,13 @@ price_refresh_from(struct db *db, struct upstream *up, const char *const *source
 	return e;
 }
 
+/* The price as price_btc_usd last found it, kept by this process for
+ * PROC_CACHE_US so a request costs no database read for it; the database
+ * stays the one place processes agree on. */
+#define PROC_CACHE_US 1000000
+static pthread_mutex_t proc_mu = PTHREAD_MUTEX_INITIALIZER;
+static int64_t proc_micro, proc_age_s, proc_until_us;
+
 enum rerr
 price_refresh(struct db *db, struct upstream *up, int64_t *micro)
 {
@@ -385,6 +393,9 @@ price_refresh(struct db *db, struct upstream *up, int64_t *micro)
 	size_t n;
 	const char *const *src = conf_list(c, CONF_PRICE_SOURCES, &n);
 
+	pthread_mutex_lock(&proc_mu);
+	proc_until_us = 0;
+	pthread_mutex_unlock(&proc_mu);
 	return price_refresh_from(db, up, src, n, wall_sec(), micro);
 }
 
@@ -445,7 +456,28 @@ price_btc_usd(struct db *db, struct upstream *up, int64_t *micro, int64_t *age_s
 	const struct conf *c = conf_get();
 	size_t n;
 	const char *const *src = conf_list(c, CONF_PRICE_SOURCES, &n);
+	int64_t now = mono_usec(), a = 0;
+	enum rerr e;
 
-	return price_btc_usd_at(db, up, src, n, conf_int(c, CONF_PRICE_MAX_AGE_SECONDS),
-	    conf_int(c, CONF_BTC_USD_FALLBACK), wall_sec(), micro, age_s);
+	pthread_mutex_lock(&proc_mu);
+	if (now < proc_until_us) {
+		*micro = proc_micro;
+		if (age_s)
+			*age_s = proc_age_s;
+		pthread_mutex_unlock(&proc_mu);
+		return RERR_OK;
+	}
+	pthread_mutex_unlock(&proc_mu);
+	e = price_btc_usd_at(db, up, src, n, conf_int(c, CONF_PRICE_MAX_AGE_SECONDS),
+	    conf_int(c, CONF_BTC_USD_FALLBACK), wall_sec(), micro, &a);
+	if (age_s)
+		*age_s = a;
+	if (e == RERR_OK) {
+		pthread_mutex_lock(&proc_mu);
+		proc_micro = *micro;
+		proc_age_s = a;
+		proc_until_us = now + PROC_CACHE_US;
+		pthread_mutex_unlock(&proc_mu);
+	}
+	return e;
 }

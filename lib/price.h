@@ -59,7 +59,8 @@ enum rerr price_parse_ticker(const char *body, size_t n, int64_t *micro,
  * answers: the stale cached value if there is one, else BTC_USD_FALLBACK
  * (*age_s = -1) if it is > 0, else RERR_NOT_FOUND (no price: sats pricing is
  * unavailable). *age_s (may be NULL) is the age of the value in seconds.
- * db and up are the calling thread's; both borrowed. Settings from conf_get(). */
+ * db and up are the calling thread's; both borrowed. Settings from conf_get().
+ * A value found is kept by the process for one second (no DB read per request). */
 enum rerr price_btc_usd(struct db *db, struct upstream *up, int64_t *micro, int64_t *age_s);
 
 /* Refresh now, whatever the cache's age (routstrctl cron). RERR_CONFLICT when
