@@ -9,10 +9,23 @@
 #include "cli.h"
 #include "cmd_money.h"
 #include "db.h"
+#include "funds.h"
 #include "ledger.h"
 #include "price.h"
 #include "upstream.h"
 #include "util.h"
+
+/* The names of the row a violation is about, by kind. */
+static const char *
+row_name(enum ledger_violation_kind k)
+{
+	switch (k) {
+	case LEDGER_V_RECEIPT_CREDIT: return "receipt";
+	case LEDGER_V_CREDIT_SOURCE: return "journal";
+	case LEDGER_V_WITHDRAWAL: return "withdrawal";
+	default: return "reservation";
+	}
+}
 
 int
 cli_audit(int argc, char **argv)
@@ -20,48 +33,38 @@ cli_audit(int argc, char **argv)
 	struct db *db = cli_open_db();
 	struct ledger_violation *v = NULL;
 	struct wallet_balance *wb = NULL;
+	struct ledger_books bk;
 	struct wallet_ctx w;
 	size_t n = 0, nb = 0, i;
-	int64_t owed = 0, held = 0, pending = 0;
 	int rc = 1;
 
 	(void)argc; (void)argv;
 	if (db == NULL)
 		return 1;
-	if (ledger_audit(db, true, &v, &n) != RERR_OK) {
+	if (ledger_audit_all(db, true, true, &v, &n) != RERR_OK || ledger_books(db, &bk) != RERR_OK) {
 		fprintf(stderr, "routstrctl audit: cannot read the ledger\n");
 		goto out;
 	}
 	for (i = 0; i < n && i < LEDGER_AUDIT_MAX; i++)
-		printf("violation %s key=%s reservation=%lld expected=%lld actual=%lld\n",
-		    ledger_violation_name(v[i].kind), v[i].key_hash, (long long)v[i].reservation_id,
-		    (long long)v[i].expected, (long long)v[i].actual);
-	if (ledger_liabilities(db, &owed) != RERR_OK) {
-		fprintf(stderr, "routstrctl audit: cannot sum the balances\n");
-		goto out;
-	}
+		printf("violation %s key=%s %s=%lld expected=%lld actual=%lld\n",
+		    ledger_violation_name(v[i].kind), v[i].key_hash, row_name(v[i].kind),
+		    (long long)v[i].reservation_id, (long long)v[i].expected, (long long)v[i].actual);
 	wallet_ctx_init(&w, db, NULL);
 	if (wallet_balance(&w, &wb, &nb) != MINT_OK) {
 		fprintf(stderr, "routstrctl audit: cannot read the wallet\n");
 		goto out;
 	}
-	for (i = 0; i < nb; i++) {
-		int64_t per = strcmp(wb[i].unit, "msat") == 0 ? 1 : strcmp(wb[i].unit, "sat") == 0 ? 1000 : 0;
-
-		held += (int64_t)wb[i].unspent * per;
-		pending += (int64_t)wb[i].pending * per;
-	}
-	/* Pending proofs are held by a mint operation that has not finished
-	 * (the mint stopped answering mid-way): until `routstrctl cron` recovers
-	 * it their value is either still ours or already in outputs we can
-	 * restore, so they count, and are shown apart. */
-	printf("ledger: %zu violation(s); users own %lld msat; wallet holds %lld msat unspent "
-	    "+ %lld msat pending\n", n, (long long)owed, (long long)held, (long long)pending);
-	if (held + pending < owed)
-		printf("violation wallet_coverage: proofs %lld msat < balances %lld msat\n",
-		    (long long)(held + pending), (long long)owed);
-	rc = n == 0 && held + pending >= owed ? 0 : 1;
-	printf("audit: %s\n", rc == 0 ? "clean" : "FAILED");
+	for (i = 0; i < nb; i++)
+		printf("wallet: %s %s: %llu unspent + %llu pending in %zu proofs\n", wb[i].mint,
+		    wb[i].unit, (unsigned long long)wb[i].unspent, (unsigned long long)wb[i].pending,
+		    wb[i].nproofs);
+	printf("books (msat): wallet %lld = users %lld + earnings %lld + wallet operations %lld "
+	    "+ pending %lld (= %lld): %s %lld\n", (long long)bk.wallet, (long long)bk.users,
+	    (long long)bk.earned, (long long)bk.wallet_ops, (long long)bk.pending,
+	    (long long)bk.owed, bk.wallet >= bk.owed ? "surplus" : "deficit",
+	    (long long)(bk.wallet >= bk.owed ? bk.wallet - bk.owed : bk.owed - bk.wallet));
+	rc = n == 0 ? 0 : 1;
+	printf("ledger: %zu violation(s)\naudit: %s\n", n, rc == 0 ? "clean" : "FAILED");
 out:
 	free(v);
 	free(wb);
@@ -75,9 +78,8 @@ cli_cron(int argc, char **argv)
 	struct db *db = cli_open_db();
 	struct upstream *up;
 	struct ledger_sweep_result sw;
-	struct wallet_recover_stats st;
-	struct wallet_ctx w;
-	struct mint_error me;
+	struct funds_ctx fc;
+	struct funds_recover_stats fr;
 	int64_t micro = 0;
 	enum rerr e;
 	int rc = 0;
@@ -99,16 +101,15 @@ cli_cron(int argc, char **argv)
 		    (long long)(micro % 1000000));
 	else
 		printf("price: not refreshed (%s)\n", rerr_name(e));
-	wallet_ctx_init(&w, db, up);
-	memset(&st, 0, sizeof(st));
-	memset(&me, 0, sizeof(me));
-	if (wallet_recover(&w, 60, &st, &me) == MINT_OK)
-		printf("wallet: %d unfinished operation(s), %d completed, %d rolled back, %d left\n",
-		    st.examined, st.done, st.failed, st.left);
-	else {
-		printf("wallet: recovery failed: %s\n", me.detail);
+	fc.db = db;
+	fc.up = up;
+	fc.request_id = "cron";
+	if (funds_recover(&fc, false, &fr) != 0)
 		rc = 1;
-	}
+	printf("funds: mint operations %d completed, %d rolled back, %d left; %d receipt(s) "
+	    "credited; withdrawals %d done, %d reverted, %d left\n", fr.ops_done, fr.ops_failed,
+	    fr.ops_left, fr.credited, fr.withdrawals_done, fr.withdrawals_reverted,
+	    fr.withdrawals_left);
 	upstream_free(up);
 	upstream_global_cleanup();
 	db_close(db);

@@ -10,6 +10,8 @@
 
 #include "conf.h"
 #include "db.h"
+#include "funds.h"
+#include "ledger.h"
 #include "log.h"
 #include "server.h"
 #include "upstream.h"
@@ -24,6 +26,29 @@ usage(FILE *f)
 	    "  -s SOCKET  listen on unix:/path, tcp:127.0.0.1:PORT or :PORT instead of fd 0\n"
 	    "  -w N       worker threads (1 under mod_fcgid)\n"
 	    "  -V         print the version\n");
+}
+
+/* Before serving, finish what a process that died left (docs/money.md):
+ * settle the reservations of dead owners by what they recorded as relayed,
+ * credit stored receipts to their beneficiaries, and revert withdrawals that
+ * made no token. Nothing here waits on a mint: operations still open at a
+ * mint are left to `routstrctl cron` and to the next request that presents
+ * the same token or asks for the same refund. */
+static void
+recover_at_start(struct db *db)
+{
+	struct funds_ctx fc = { db, NULL, "startup" };
+	struct funds_recover_stats st;
+	struct ledger_sweep_result sw;
+
+	if (ledger_sweep(db, NULL, &sw) == RERR_OK && sw.swept > 0)
+		log_info("startup: swept %d reservation(s) of dead processes, %lld msat charged",
+		    sw.swept, (long long)sw.charged);
+	if (funds_recover(&fc, true, &st) != 0 || st.credited || st.withdrawals_done ||
+	    st.withdrawals_reverted)
+		log_info("startup: recovery credited %d receipt(s), finished %d withdrawal(s), "
+		    "reverted %d, %d left for cron", st.credited, st.withdrawals_done,
+		    st.withdrawals_reverted, st.withdrawals_left);
 }
 
 int
@@ -74,6 +99,7 @@ main(int argc, char **argv)
 	}
 	if (applied)
 		log_info("applied %d migration%s to %s", applied, applied == 1 ? "" : "s", path);
+	recover_at_start(db);
 	db_close(db);
 	db = NULL;
 

@@ -54,7 +54,7 @@ lookup(struct req *r, const char *hash, struct auth *a)
 		return -1;
 	}
 	e = ledger_key_get(r->worker->db, hash, &a->key, &a->billing);
-	if (e == RERR_NOT_FOUND) {
+	if (e == RERR_NOT_FOUND || e == RERR_INVALID) {	/* "sk-" alone is no key */
 		invalid_key(r);
 		return -1;
 	}

@@ -173,10 +173,18 @@ h_balance_create(struct req *r)
 			goto out;
 		}
 		snprintf(hash, sizeof(hash), "%s", token + 3);
+		/* Presenting a key is not its parent's authority: a child's
+		 * limits change only through the parent's child-key calls. */
+		if (any && key.parent[0]) {
+			resp_error(r, 403, "invalid_request_error", "child_key",
+			    "A child key's limits can only be changed by its parent key.");
+			goto out;
+		}
 	} else {
 		auth_token_hash(token, hash);
+		/* A new key gets its limits in the transaction that creates it. */
 		if (ledger_key_get(r->worker->db, hash, &key, &billing) != RERR_OK &&
-		    wallet_glue_create_key(r, token, hash, NULL) < 0)
+		    wallet_glue_create_key(r, token, hash, any ? &lim : NULL) < 0)
 			goto out;
 	}
 	if (any && ledger_key_set_limits(r->worker->db, hash, &lim) != RERR_OK) {
@@ -358,14 +366,16 @@ h_balance_child_reset(struct req *r)
 	if (auth_key(r, false, &a) < 0)
 		goto out;
 	child = json_get_str(body, "child_key");
-	if (child == NULL) {
+	if (child == NULL || *child == '\0') {
 		resp_error(r, 400, "invalid_request_error", "missing_child_key", "child_key is required");
 		goto out;
 	}
 	if (strncmp(child, "sk-", 3) == 0)
 		child += 3;
-	e = strlen(child) > LEDGER_KEY_MAX ? RERR_NOT_FOUND :
+	e = *child == '\0' || strlen(child) > LEDGER_KEY_MAX ? RERR_NOT_FOUND :
 	    ledger_child_reset(r->worker->db, a.hash, child);
+	if (e == RERR_INVALID)
+		e = RERR_NOT_FOUND;
 	if (e == RERR_NOT_FOUND) {
 		resp_error(r, 404, "not_found", "child_key_not_found", "Child key not found.");
 		goto out;

@@ -183,14 +183,20 @@ cost_of(struct relay *rl, struct pricing_cost *pc)
 static void
 make_change(struct req *r, struct bill *b)
 {
-	char unit[16];
-	enum wd_result wd;
+	struct funds_ctx fc;
+	struct funds_withdrawal w;
+	enum funds_status fs;
 
 	if (!b->xcashu || b->change)
 		return;
-	wd = wallet_glue_withdraw(r, &b->who.key, "x-cashu-change", &b->change, &b->change_msat, unit);
-	if (wd != WD_OK && wd != WD_NOTHING && wd != WD_TOO_SMALL)
-		req_log_extra(r, "change=deferred");
+	wallet_glue_ctx(r, &fc);
+	fs = funds_withdraw(&fc, &b->who.key, "x-cashu-change", &w);
+	if (fs == FUNDS_OK) {
+		b->change = w.token;
+		b->change_msat = w.msat;
+	} else if (fs != FUNDS_NOTHING && fs != FUNDS_TOO_SMALL) {
+		req_log_extra(r, "change=deferred(%s)", funds_status_name(fs));
+	}
 }
 
 /* Settle (charged=true) or release the reservation, exactly once. */
@@ -815,8 +821,9 @@ xcashu_pay(struct req *r, const char *token, struct bill *b)
 
 	memset(&t, 0, sizeof(t));
 	te = cashu_token_decode(token, strlen(token), &t);
-	value = te != CASHU_TOK_OK || t.total > (uint64_t)INT64_MAX / 1000 ? -1 :
-	    strcmp(t.unit, "msat") == 0 ? (int64_t)t.total : (int64_t)t.total * 1000;
+	/* Only sat and msat tokens hold value here; any other unit is
+	 * refused before anything is swapped. */
+	value = te != CASHU_TOK_OK ? -1 : funds_to_msat(t.total, t.unit);
 	cashu_token_free(&t);
 	if (value < 0) {
 		resp_error(r, 401, "invalid_request_error", "invalid_api_key",

@@ -91,6 +91,8 @@ const struct conf_def conf_defs[CONF__MAX] = {
 	    "https://api.coinbase.com/v2/prices/BTC-USD/spot,"
 	    "https://api.binance.com/api/v3/ticker/price?symbol=BTCUSDT", 0, 0, NULL,
 	    "BTC/USD ticker URLs (Kraken, Coinbase, Binance formats)" },
+	[CONF_TEST_CRASH_FILE] = { "TEST_CRASH_FILE", CONF_T_STR, "", 0, 0, NULL,
+	    "tests only: a file naming a money-flow point where the process kills itself" },
 };
 
 enum conf_src { SRC_DEFAULT, SRC_FILE, SRC_ENV };

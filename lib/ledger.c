@@ -19,7 +19,14 @@
 
 #include "ledger.h"
 #include "log.h"
+#include "owner.h"
 #include "util.h"
+
+/* The msat value of a receipt row t (cashu_transactions, direction 'in'):
+ * (amount - fee) in its unit; and the journal source of its credit. */
+#define RECEIPT_MSAT_SQL \
+    "((t.amount - t.fee) * CASE t.unit WHEN 'msat' THEN 1 ELSE 1000 END)"
+#define RECEIPT_SOURCE_SQL "('cashu-in:' || t.id)"
 
 /* The one SQL spelling of "available"; ledger_available() is the C one. */
 #define AVAILABLE_SQL "(balance - reserved)"
@@ -49,6 +56,12 @@ static const char *const violation_names[LEDGER_V__MAX] = {
 	[LEDGER_V_ORPHAN_JOURNAL] = "orphan_journal",
 	[LEDGER_V_CHARGE_JOURNAL] = "charge_journal",
 	[LEDGER_V_DEAD_OWNER] = "dead_owner",
+	[LEDGER_V_RECEIPT_CREDIT] = "receipt_credit",
+	[LEDGER_V_CREDIT_SOURCE] = "credit_without_receipt",
+	[LEDGER_V_WITHDRAWAL] = "withdrawal",
+	[LEDGER_V_WALLET] = "wallet_history",
+	[LEDGER_V_BOOKS_DEFICIT] = "books_deficit",
+	[LEDGER_V_BOOKS_SURPLUS] = "books_surplus",
 };
 
 const char *
@@ -156,12 +169,12 @@ bind_opt_i64(sqlite3_stmt *st, int i, bool has, int64_t v)
 /* Append one journal row. The caller is inside a transaction and has just
  * changed the balance of key by delta. 0 or -1. */
 static int
-journal_add(struct db *db, const char *key, int64_t delta, enum ledger_kind kind,
-    const char *ref, int64_t now)
+journal_add_src(struct db *db, const char *key, int64_t delta, enum ledger_kind kind,
+    const char *ref, const char *source, int64_t now)
 {
 	static const char sql[] =
-	    "INSERT INTO journal (key_hash, delta, kind, ref, balance_after, created_at) "
-	    "SELECT hashed_key, ?2, ?3, ?4, balance, ?5 FROM api_keys WHERE hashed_key = ?1";
+	    "INSERT INTO journal (key_hash, delta, kind, ref, balance_after, created_at, source) "
+	    "SELECT hashed_key, ?2, ?3, ?4, balance, ?5, ?6 FROM api_keys WHERE hashed_key = ?1";
 	sqlite3_stmt *st = db_stmt(db, sql);
 
 	if (st == NULL)
@@ -171,7 +184,16 @@ journal_add(struct db *db, const char *key, int64_t delta, enum ledger_kind kind
 	sqlite3_bind_text(st, 3, kind_names[kind], -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 4, ref, -1, SQLITE_STATIC);
 	sqlite3_bind_int64(st, 5, now);
+	sqlite3_bind_text(st, 6, source, -1, SQLITE_STATIC);
 	return step_done(db, st) == 1 ? 0 : -1;
+}
+
+/* A journal row with no credit source (charges, refunds, fees). */
+static int
+journal_add(struct db *db, const char *key, int64_t delta, enum ledger_kind kind,
+    const char *ref, int64_t now)
+{
+	return journal_add_src(db, key, delta, kind, ref, NULL, now);
 }
 
 static const char key_select_sql[] =
@@ -236,147 +258,10 @@ finish(struct db *db, enum rerr e)
 	return e;
 }
 
-/* ------------------------------------------------------------------------ */
-/* Owner identity (which process holds a reservation)                        */
-
-struct owner {
-	pid_t pid;
-	int64_t start_time;
-	char boot_id[64];
-	char pidns[64];
-};
-
-/* Read a small text file into buf (NUL-terminated, trailing newline cut).
- * 0, or -1 with errno set. */
-static int
-read_small(const char *path, char *buf, size_t n)
-{
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-	ssize_t r;
-
-	if (fd < 0)
-		return -1;
-	r = read(fd, buf, n - 1);
-	close(fd);
-	if (r < 0)
-		return -1;
-	buf[r] = '\0';
-	if (r > 0 && buf[r - 1] == '\n')
-		buf[r - 1] = '\0';
-	return 0;
-}
-
-/* Field 22 (starttime) and field 3 (state) of /proc/<pid>/stat. 0 on
- * success; -1 with errno (ENOENT: no such process). */
-static int
-proc_stat(pid_t pid, int64_t *start_time, char *state)
-{
-	char path[64], buf[1024];
-	const char *p, *tok;
-	uint64_t v;
-	int field;
-
-	snprintf(path, sizeof(path), "/proc/%ld/stat", (long)pid);
-	if (read_small(path, buf, sizeof(buf)) < 0)
-		return -1;
-	/* "pid (comm) state ...": comm may hold spaces and ')', so start
-	 * after the last ')'. */
-	p = strrchr(buf, ')');
-	if (p == NULL || p[1] != ' ') {
-		errno = EINVAL;
-		return -1;
-	}
-	p += 2;
-	*state = *p;
-	for (field = 3; field < 22; field++) {
-		p = strchr(p, ' ');
-		if (p == NULL) {
-			errno = EINVAL;
-			return -1;
-		}
-		p++;
-	}
-	tok = p;
-	while (*p >= '0' && *p <= '9')
-		p++;
-	if (parse_u64n(tok, (size_t)(p - tok), INT64_MAX, &v) < 0) {
-		errno = EINVAL;
-		return -1;
-	}
-	*start_time = (int64_t)v;
-	return 0;
-}
-
-/* The target of /proc/<pid>/ns/pid ("pid:[4026531836]"), or "" if unknown. */
-static void
-pid_namespace(const char *who, char *out, size_t n)
-{
-	char path[64];
-	ssize_t r;
-
-	snprintf(path, sizeof(path), "/proc/%s/ns/pid", who);
-	r = readlink(path, out, n - 1);
-	out[r > 0 ? r : 0] = '\0';
-}
-
-static pthread_mutex_t self_lock = PTHREAD_MUTEX_INITIALIZER;
-static struct owner self_cache;
-
-/* This process's identity, computed once per pid (a fork recomputes). */
-static int
-self_owner(struct owner *o)
-{
-	pid_t pid = getpid();
-	char state;
-	int rc = 0;
-
-	pthread_mutex_lock(&self_lock);
-	if (self_cache.pid != pid) {
-		struct owner n;
-
-		memset(&n, 0, sizeof(n));
-		n.pid = pid;
-		if (proc_stat(pid, &n.start_time, &state) < 0 ||
-		    read_small("/proc/sys/kernel/random/boot_id", n.boot_id,
-		    sizeof(n.boot_id)) < 0) {
-			log_error("ledger: cannot read this process's identity in /proc");
-			rc = -1;
-		} else {
-			pid_namespace("self", n.pidns, sizeof(n.pidns));
-			self_cache = n;
-		}
-	}
-	if (rc == 0)
-		*o = self_cache;
-	pthread_mutex_unlock(&self_lock);
-	return rc;
-}
-
 int
 ledger_owner_alive(pid_t pid, int64_t start_time, const char *boot_id, const char *pidns)
 {
-	struct owner me;
-	int64_t st;
-	char state;
-
-	if (self_owner(&me) < 0)
-		return -1;
-	/* Another boot: every process of that boot is gone. */
-	if (strcmp(boot_id, me.boot_id) != 0)
-		return 0;
-	/* Same boot but another pid namespace (a container): its pids mean
-	 * nothing here, so we cannot tell and must not touch it. */
-	if (strcmp(pidns, me.pidns) != 0)
-		return -1;
-	if (pid <= 0)
-		return 0;
-	if (proc_stat(pid, &st, &state) < 0)
-		return errno == ENOENT || errno == ESRCH ? 0 : -1;
-	if (st != start_time)
-		return 0;	/* the pid was reused by a younger process */
-	if (state == 'Z' || state == 'X')
-		return 0;	/* exited, not yet reaped */
-	return 1;
+	return owner_alive(pid, start_time, boot_id, pidns);
 }
 
 /* ------------------------------------------------------------------------ */
@@ -455,6 +340,7 @@ ledger_key_create(struct db *db, const struct ledger_key_new *nk, bool *created)
 
 	*created = false;
 	if (!key_ok(nk->hashed_key) || nk->deposit_msat < 0 || !text_ok(nk->deposit_ref) ||
+	    !text_ok(nk->deposit_source) ||
 	    !text_ok(nk->refund_address) || !text_ok(nk->refund_mint_url) ||
 	    (nk->refund_currency != NULL && strlen(nk->refund_currency) >= 16) ||
 	    !limits_ok(&nk->lim) || (nk->parent != NULL && !key_ok(nk->parent)) ||
@@ -491,8 +377,8 @@ ledger_key_create(struct db *db, const struct ledger_key_new *nk, bool *created)
 	if (step_done(db, st) != 1)
 		goto out;
 	if (nk->deposit_msat > 0 &&
-	    journal_add(db, nk->hashed_key, nk->deposit_msat, LEDGER_DEPOSIT, nk->deposit_ref,
-	    now) < 0) {
+	    journal_add_src(db, nk->hashed_key, nk->deposit_msat, LEDGER_DEPOSIT, nk->deposit_ref,
+	    nk->deposit_source, now) < 0) {
 		/* The only way this insert fails on valid input is the
 		 * unique credit reference: that deposit was already made. */
 		e = sqlite3_extended_errcode(db_handle(db)) == SQLITE_CONSTRAINT_UNIQUE ?
@@ -532,7 +418,7 @@ ledger_key_set_limits(struct db *db, const char *hash, const struct ledger_limit
 	static const char sql[] =
 	    "UPDATE api_keys SET balance_limit = ?2, balance_limit_reset = ?3,"
 	    " balance_limit_reset_at = CASE WHEN ?3 IS NULL THEN balance_limit_reset_at ELSE ?4 END,"
-	    " validity_date = ?5 WHERE hashed_key = ?1";
+	    " validity_date = ?5 WHERE hashed_key = ?1 AND parent_key_hash IS NULL";
 	sqlite3_stmt *st;
 	int n;
 
@@ -589,8 +475,9 @@ billing_of(struct db *db, const char *hash, struct ledger_key *b)
 /* Inside a transaction: balance += delta on billing key b (delta may be
  * negative only down to its available balance) plus the journal row. */
 static enum rerr
-balance_change(struct db *db, const struct ledger_key *b, int64_t delta, enum ledger_kind kind,
-    const char *ref, int64_t now, int64_t *balance_after)
+balance_change_src(struct db *db, const struct ledger_key *b, int64_t delta,
+    enum ledger_kind kind, const char *ref, const char *source, int64_t now,
+    int64_t *balance_after)
 {
 	static const char sql[] =
 	    "UPDATE api_keys SET balance = balance + ?2"
@@ -609,7 +496,7 @@ balance_change(struct db *db, const struct ledger_key *b, int64_t delta, enum le
 		return RERR_DB;
 	if (n == 0)
 		return RERR_CONFLICT;
-	if (journal_add(db, b->hashed_key, delta, kind, ref, now) < 0)
+	if (journal_add_src(db, b->hashed_key, delta, kind, ref, source, now) < 0)
 		return sqlite3_extended_errcode(db_handle(db)) == SQLITE_CONSTRAINT_UNIQUE ?
 		    RERR_CONFLICT : RERR_DB;
 	if (balance_after != NULL)
@@ -617,14 +504,28 @@ balance_change(struct db *db, const struct ledger_key *b, int64_t delta, enum le
 	return RERR_OK;
 }
 
+static enum rerr
+balance_change(struct db *db, const struct ledger_key *b, int64_t delta, enum ledger_kind kind,
+    const char *ref, int64_t now, int64_t *balance_after)
+{
+	return balance_change_src(db, b, delta, kind, ref, NULL, now, balance_after);
+}
+
 enum rerr
 ledger_credit(struct db *db, const char *hash, int64_t amount, enum ledger_kind kind,
     const char *ref, int64_t *balance_after)
 {
+	return ledger_credit_src(db, hash, amount, kind, ref, NULL, balance_after);
+}
+
+enum rerr
+ledger_credit_src(struct db *db, const char *hash, int64_t amount, enum ledger_kind kind,
+    const char *ref, const char *source, int64_t *balance_after)
+{
 	struct ledger_key b;
 	enum rerr e;
 
-	if (!key_ok(hash) || amount <= 0 || !text_ok(ref) ||
+	if (!key_ok(hash) || amount <= 0 || !text_ok(ref) || !text_ok(source) ||
 	    (kind != LEDGER_DEPOSIT && kind != LEDGER_TOPUP && kind != LEDGER_REFUND_REVERT &&
 	    kind != LEDGER_ADJUST))
 		return RERR_INVALID;
@@ -632,7 +533,7 @@ ledger_credit(struct db *db, const char *hash, int64_t amount, enum ledger_kind 
 		return RERR_DB;
 	e = billing_of(db, hash, &b);
 	if (e == RERR_OK)
-		e = balance_change(db, &b, amount, kind, ref, wall_sec(), balance_after);
+		e = balance_change_src(db, &b, amount, kind, ref, source, wall_sec(), balance_after);
 	return finish(db, e);
 }
 
@@ -850,7 +751,7 @@ ledger_reserve(struct db *db, const char *hash, int64_t amount, const char *requ
 	memset(r, 0, sizeof(*r));
 	if (!key_ok(hash) || amount <= 0 || !text_ok(request_id) || !text_ok(model))
 		return RERR_INVALID;
-	if (self_owner(&me) < 0)
+	if (owner_self(&me) < 0)
 		return RERR_INTERNAL;
 	if (db_begin(db) != RERR_OK)
 		return RERR_DB;
@@ -1339,9 +1240,142 @@ static const char audit_charge_sql[] =
     "   (SELECT -sum(j.delta) FROM journal j"
     "    WHERE j.kind = 'charge' AND j.ref = CAST(r.id AS TEXT)), 0)";
 
+/* Every redeemed token with a beneficiary is credited exactly once, with
+ * exactly its value. Rows: key, receipt id, value, credited (sum). */
+static const char audit_receipt_sql[] =
+    "SELECT t.api_key_hash, t.id, " RECEIPT_MSAT_SQL ", coalesce(c.s, 0) FROM cashu_transactions t"
+    " LEFT JOIN (SELECT source, sum(delta) AS s, count(*) AS n FROM journal"
+    "   WHERE source LIKE 'cashu-in:%' GROUP BY source) c ON c.source = " RECEIPT_SOURCE_SQL
+    " WHERE t.direction = 'in' AND t.api_key_hash IS NOT NULL AND t.unit IN ('sat', 'msat')"
+    " AND t.amount > t.fee AND (c.n IS NULL OR c.n <> 1 OR c.s <> " RECEIPT_MSAT_SQL ")";
+/* A credit that names no receipt (or none at all): value from nowhere.
+ * Rows: key, journal id, 0, delta. */
+static const char audit_credit_source_sql[] =
+    "SELECT j.key_hash, j.id, 0, j.delta FROM journal j WHERE (j.kind IN ('deposit', 'topup')"
+    "   AND (j.source IS NULL OR NOT EXISTS (SELECT 1 FROM cashu_transactions t"
+    "     WHERE t.direction = 'in' AND " RECEIPT_SOURCE_SQL " = j.source)))"
+    " OR (j.kind = 'refund_revert' AND j.source LIKE 'wd-revert:%' AND NOT EXISTS"
+    "   (SELECT 1 FROM withdrawals w WHERE 'wd-revert:' || w.id = j.source"
+    "    AND w.state = 'reverted' AND w.amount_msat = j.delta))";
+/* A finished withdrawal's token is worth what the key was debited.
+ * Rows: key, withdrawal id, debited, token value. */
+static const char audit_withdrawal_sql[] =
+    "SELECT w.key_hash, w.id, w.amount_msat, coalesce(t.amount * CASE t.unit WHEN 'msat' THEN 1"
+    "   ELSE 1000 END, 0) FROM withdrawals w LEFT JOIN cashu_transactions t ON t.id = w.tx_id"
+    " WHERE w.state = 'done' AND (t.id IS NULL OR t.direction <> 'out'"
+    "   OR t.amount * CASE t.unit WHEN 'msat' THEN 1 ELSE 1000 END <> w.amount_msat)";
+/* Per mint and unit, the wallet's proofs equal its history: tokens in (net
+ * of fees) - tokens out - fees paid on sends + minted - melted. Rows:
+ * "unit mint", 0, from history, proofs held. */
+#define MU "m.mint_url = x.mint_url AND m.unit = x.unit"
+static const char audit_wallet_sql[] =
+    "SELECT m.unit || ' ' || m.mint_url, 0,"
+    " (SELECT coalesce(sum(x.amount - x.fee), 0) FROM cashu_transactions x"
+    "   WHERE x.direction = 'in' AND " MU ")"
+    " - (SELECT coalesce(sum(x.amount), 0) FROM cashu_transactions x"
+    "   WHERE x.direction = 'out' AND " MU ")"
+    " - (SELECT coalesce(sum(x.fee), 0) FROM mint_operations x"
+    "   WHERE x.kind = 'swap' AND x.purpose = 'send' AND x.state = 'done' AND " MU ")"
+    " + (SELECT coalesce(sum(p.amount), 0) FROM wallet_proofs p JOIN mint_operations x"
+    "   ON x.id = p.origin_operation_id WHERE x.kind = 'mint' AND " MU ")"
+    " - (SELECT coalesce(sum((SELECT coalesce(sum(json_extract(i.value, '$.amount')), 0)"
+    "   FROM json_each(x.inputs_json) i) - (SELECT coalesce(sum(p.amount), 0) FROM wallet_proofs p"
+    "   WHERE p.origin_operation_id = x.id)), 0) FROM mint_operations x"
+    "   WHERE x.kind = 'melt' AND x.state = 'done' AND " MU "),"
+    " (SELECT coalesce(sum(x.amount), 0) FROM wallet_proofs x"
+    "   WHERE x.state IN ('unspent', 'pending') AND " MU ") AS held"
+    " FROM (SELECT mint_url, unit FROM wallet_proofs UNION"
+    "   SELECT mint_url, unit FROM cashu_transactions) m";
+#undef MU
+
+/* Per mint and unit: proofs held against the wallet's history. */
+static enum rerr
+audit_wallet(struct db *db, struct vlist *l)
+{
+	sqlite3_stmt *st = db_stmt(db, audit_wallet_sql);
+	int rc;
+
+	if (st == NULL)
+		return RERR_DB;
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW)
+		if (sqlite3_column_int64(st, 2) != sqlite3_column_int64(st, 3))
+			vadd(l, LEDGER_V_WALLET, (const char *)sqlite3_column_text(st, 0), 0,
+			    sqlite3_column_int64(st, 2), sqlite3_column_int64(st, 3));
+	sqlite3_reset(st);
+	return rc == SQLITE_DONE ? RERR_OK : RERR_DB;
+}
+
+/* One number of the books, in msat. */
+static enum rerr
+books_sum(struct db *db, const char *sql, int64_t *v)
+{
+	sqlite3_stmt *st = db_stmt(db, sql);
+	int rc;
+
+	*v = 0;
+	if (st == NULL)
+		return RERR_DB;
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW)
+		*v = sqlite3_column_int64(st, 0);
+	sqlite3_reset(st);
+	return rc == SQLITE_ROW ? RERR_OK : RERR_DB;
+}
+
+#define MSAT_OF(t) "(CASE " t " WHEN 'msat' THEN 1 ELSE 1000 END)"
+static const char books_wallet_sql[] =
+    "SELECT coalesce(sum(amount * " MSAT_OF("unit") "), 0) FROM wallet_proofs"
+    " WHERE state IN ('unspent', 'pending') AND unit IN ('sat', 'msat')";
+static const char books_users_sql[] =
+    "SELECT coalesce(sum(balance), 0) FROM api_keys WHERE parent_key_hash IS NULL";
+static const char books_earned_sql[] =
+    "SELECT coalesce(-sum(delta), 0) FROM journal WHERE kind IN ('charge', 'child_key_fee', 'adjust')";
+static const char books_wallet_ops_sql[] =
+    "SELECT coalesce((SELECT -sum(fee * " MSAT_OF("unit") ") FROM mint_operations"
+    "   WHERE kind = 'swap' AND purpose = 'send' AND state = 'done' AND unit IN ('sat', 'msat')), 0)"
+    " + coalesce((SELECT sum(p.amount * " MSAT_OF("p.unit") ") FROM wallet_proofs p"
+    "   JOIN mint_operations x ON x.id = p.origin_operation_id"
+    "   WHERE x.kind = 'mint' AND p.unit IN ('sat', 'msat')), 0)"
+    " - coalesce((SELECT sum(((SELECT coalesce(sum(json_extract(i.value, '$.amount')), 0)"
+    "   FROM json_each(x.inputs_json) i) - (SELECT coalesce(sum(p.amount), 0) FROM wallet_proofs p"
+    "   WHERE p.origin_operation_id = x.id)) * " MSAT_OF("x.unit") ") FROM mint_operations x"
+    "   WHERE x.kind = 'melt' AND x.state = 'done' AND x.unit IN ('sat', 'msat')), 0)"
+    " + coalesce((SELECT sum(" RECEIPT_MSAT_SQL ") FROM cashu_transactions t"
+    "   WHERE t.direction = 'in' AND t.api_key_hash IS NULL AND t.unit IN ('sat', 'msat')), 0)";
+static const char books_pending_sql[] =
+    "SELECT coalesce((SELECT sum(amount_msat) FROM withdrawals WHERE state = 'open'), 0)"
+    " + coalesce((SELECT sum(" RECEIPT_MSAT_SQL ") FROM cashu_transactions t"
+    "   WHERE t.direction = 'in' AND t.api_key_hash IS NOT NULL AND t.unit IN ('sat', 'msat')"
+    "   AND t.amount > t.fee"
+    "   AND NOT EXISTS (SELECT 1 FROM journal j WHERE j.source = " RECEIPT_SOURCE_SQL ")), 0)";
+
+enum rerr
+ledger_books(struct db *db, struct ledger_books *b)
+{
+	enum rerr e;
+
+	memset(b, 0, sizeof(*b));
+	if ((e = books_sum(db, books_wallet_sql, &b->wallet)) != RERR_OK ||
+	    (e = books_sum(db, books_users_sql, &b->users)) != RERR_OK ||
+	    (e = books_sum(db, books_earned_sql, &b->earned)) != RERR_OK ||
+	    (e = books_sum(db, books_wallet_ops_sql, &b->wallet_ops)) != RERR_OK ||
+	    (e = books_sum(db, books_pending_sql, &b->pending)) != RERR_OK)
+		return e;
+	b->owed = b->users + b->earned + b->wallet_ops + b->pending;
+	return RERR_OK;
+}
+
 enum rerr
 ledger_audit(struct db *db, bool check_owners, struct ledger_violation **out, size_t *n)
 {
+	return ledger_audit_all(db, check_owners, false, out, n);
+}
+
+enum rerr
+ledger_audit_all(struct db *db, bool check_owners, bool with_books,
+    struct ledger_violation **out, size_t *n)
+{
+	struct ledger_books books;
 	struct vlist l = { NULL, 0 };
 	struct sweep_row *rows = NULL;
 	size_t nrows = 0, i;
@@ -1360,6 +1394,21 @@ ledger_audit(struct db *db, bool check_owners, struct ledger_violation **out, si
 	    (e = audit_query(db, audit_overdraft_sql, LEDGER_V_OVERDRAFT, &l)) != RERR_OK ||
 	    (e = audit_query(db, audit_charge_sql, LEDGER_V_CHARGE_JOURNAL, &l)) != RERR_OK)
 		goto out;
+	if (with_books) {
+		if ((e = audit_query(db, audit_receipt_sql, LEDGER_V_RECEIPT_CREDIT, &l)) != RERR_OK ||
+		    (e = audit_query(db, audit_credit_source_sql, LEDGER_V_CREDIT_SOURCE,
+		    &l)) != RERR_OK ||
+		    (e = audit_query(db, audit_withdrawal_sql, LEDGER_V_WITHDRAWAL, &l)) != RERR_OK ||
+		    (e = audit_wallet(db, &l)) != RERR_OK ||
+		    (e = ledger_books(db, &books)) != RERR_OK)
+			goto out;
+		/* The books close exactly: a surplus hides a loss as surely
+		 * as a deficit shows one. */
+		if (books.wallet < books.owed)
+			vadd(&l, LEDGER_V_BOOKS_DEFICIT, NULL, 0, books.owed, books.wallet);
+		else if (books.wallet > books.owed)
+			vadd(&l, LEDGER_V_BOOKS_SURPLUS, NULL, 0, books.owed, books.wallet);
+	}
 	if (check_owners) {
 		rows = xcalloc(LEDGER_SWEEP_BATCH, sizeof(*rows));
 		if ((e = sweep_rows(db, NULL, rows, LEDGER_SWEEP_BATCH, &nrows)) != RERR_OK)
@@ -1417,4 +1466,301 @@ ledger_withdrawals(struct db *db, const char *hash, int64_t *count)
 	*count = sqlite3_column_int64(st, 0);
 	sqlite3_reset(st);
 	return RERR_OK;
+}
+
+/* ------------------------------------------------------------------------ */
+/* Withdrawals (migrations/0005_funds.sql)                                   */
+
+#define WD_COLS \
+    "id, key_hash, amount_msat, mint_url, unit, source, state, coalesce(tx_id, 0)," \
+    " coalesce(owner, ''), created_at, coalesce(request_id, '')"
+
+static void
+wd_read(sqlite3_stmt *st, struct ledger_withdrawal *w)
+{
+	memset(w, 0, sizeof(*w));
+	w->id = sqlite3_column_int64(st, 0);
+	col_text(st, 1, w->key_hash, sizeof(w->key_hash));
+	w->amount_msat = sqlite3_column_int64(st, 2);
+	col_text(st, 3, w->mint, sizeof(w->mint));
+	col_text(st, 4, w->unit, sizeof(w->unit));
+	col_text(st, 5, w->source, sizeof(w->source));
+	col_text(st, 6, w->state, sizeof(w->state));
+	w->tx_id = sqlite3_column_int64(st, 7);
+	col_text(st, 8, w->owner, sizeof(w->owner));
+	w->created_at = sqlite3_column_int64(st, 9);
+	col_text(st, 10, w->request_id, sizeof(w->request_id));
+}
+
+enum rerr
+ledger_withdraw_begin(struct db *db, const char *hash, int64_t unit_msat, const char *mint,
+    const char *unit, const char *source, const char *request_id, struct ledger_withdrawal *out)
+{
+	static const char debit_sql[] =
+	    "UPDATE api_keys SET balance = balance - ?2"
+	    " WHERE hashed_key = ?1 AND reserved = 0 AND balance >= ?2";
+	static const char ins_sql[] =
+	    "INSERT INTO withdrawals (key_hash, amount_msat, mint_url, unit, source, request_id,"
+	    " owner, created_at, updated_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?8)";
+	struct ledger_key k;
+	struct owner me;
+	sqlite3_stmt *st;
+	char ref[48];
+	enum rerr e;
+	int64_t take, now = wall_sec();
+
+	memset(out, 0, sizeof(*out));
+	if (!key_ok(hash) || unit_msat <= 0 || !text_ok(mint) || mint == NULL || unit == NULL ||
+	    (strcmp(unit, "sat") != 0 && strcmp(unit, "msat") != 0) || source == NULL ||
+	    strlen(source) >= sizeof(out->source) || !text_ok(request_id))
+		return RERR_INVALID;
+	if (owner_self(&me) < 0)
+		return RERR_INTERNAL;
+	if (db_begin(db) != RERR_OK)
+		return RERR_DB;
+	e = key_read(db, hash, &k);
+	if (e != RERR_OK)
+		goto out;
+	e = RERR_INVALID;
+	if (k.parent[0] != '\0')
+		goto out;
+	/* Policy: no withdrawal while requests are in flight; what they
+	 * will cost is not known yet. */
+	e = RERR_CONFLICT;
+	if (k.reserved != 0)
+		goto out;
+	take = ledger_available(&k);
+	take -= take % unit_msat;
+	e = RERR_OK;
+	if (take <= 0)
+		goto out;
+	e = RERR_DB;
+	if ((st = db_stmt(db, ins_sql)) == NULL)
+		goto out;
+	owner_tag(&me, out->owner);
+	sqlite3_bind_text(st, 1, hash, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 2, take);
+	sqlite3_bind_text(st, 3, mint, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 4, unit, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 5, source, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 6, request_id, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 7, out->owner, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 8, now);
+	if (step_done(db, st) != 1)
+		goto out;
+	out->id = sqlite3_last_insert_rowid(db_handle(db));
+	if ((st = db_stmt(db, debit_sql)) == NULL)
+		goto out;
+	sqlite3_bind_text(st, 1, hash, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 2, take);
+	if (step_done(db, st) != 1)
+		goto out;
+	snprintf(ref, sizeof(ref), "wd:%lld", (long long)out->id);
+	if (journal_add(db, hash, -take, LEDGER_REFUND, ref, now) < 0)
+		goto out;
+	snprintf(out->key_hash, sizeof(out->key_hash), "%s", hash);
+	snprintf(out->mint, sizeof(out->mint), "%s", mint);
+	snprintf(out->unit, sizeof(out->unit), "%s", unit);
+	snprintf(out->source, sizeof(out->source), "%s", source);
+	snprintf(out->state, sizeof(out->state), "open");
+	snprintf(out->request_id, sizeof(out->request_id), "%s", request_id ? request_id : "");
+	out->amount_msat = take;
+	out->created_at = now;
+	e = RERR_OK;
+out:
+	e = finish(db, e);
+	if (e != RERR_OK)
+		memset(out, 0, sizeof(*out));
+	return e;
+}
+
+enum rerr
+ledger_withdraw_done(struct db *db, int64_t id, int64_t tx_id)
+{
+	static const char sql[] =
+	    "UPDATE withdrawals SET state = 'done', tx_id = ?2, owner = NULL, updated_at = ?3"
+	    " WHERE id = ?1 AND state = 'open'";
+	sqlite3_stmt *st = db_stmt(db, sql);
+	int n;
+
+	if (st == NULL || tx_id <= 0)
+		return st == NULL ? RERR_DB : RERR_INVALID;
+	sqlite3_bind_int64(st, 1, id);
+	sqlite3_bind_int64(st, 2, tx_id);
+	sqlite3_bind_int64(st, 3, wall_sec());
+	n = step_done(db, st);
+	return n < 0 ? RERR_DB : n == 0 ? RERR_CONFLICT : RERR_OK;
+}
+
+enum rerr
+ledger_withdraw_revert(struct db *db, int64_t id)
+{
+	static const char get_sql[] =
+	    "SELECT key_hash, amount_msat FROM withdrawals WHERE id = ?1 AND state = 'open'";
+	static const char upd_sql[] =
+	    "UPDATE withdrawals SET state = 'reverted', owner = NULL, updated_at = ?2"
+	    " WHERE id = ?1 AND state = 'open'";
+	static const char credit_sql[] =
+	    "UPDATE api_keys SET balance = balance + ?2 WHERE hashed_key = ?1";
+	char key[LEDGER_KEY_MAX + 1], ref[48], src[48];
+	sqlite3_stmt *st;
+	int64_t amount, now = wall_sec();
+	enum rerr e = RERR_DB;
+	int rc;
+
+	if (db_begin(db) != RERR_OK)
+		return RERR_DB;
+	if ((st = db_stmt(db, get_sql)) == NULL)
+		goto out;
+	sqlite3_bind_int64(st, 1, id);
+	rc = sqlite3_step(st);
+	if (rc != SQLITE_ROW) {
+		sqlite3_reset(st);
+		e = rc == SQLITE_DONE ? RERR_CONFLICT : RERR_DB;
+		goto out;
+	}
+	col_text(st, 0, key, sizeof(key));
+	amount = sqlite3_column_int64(st, 1);
+	sqlite3_reset(st);
+	if ((st = db_stmt(db, upd_sql)) == NULL)
+		goto out;
+	sqlite3_bind_int64(st, 1, id);
+	sqlite3_bind_int64(st, 2, now);
+	if (step_done(db, st) != 1)
+		goto out;
+	if ((st = db_stmt(db, credit_sql)) == NULL)
+		goto out;
+	sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 2, amount);
+	if (step_done(db, st) != 1)
+		goto out;
+	snprintf(ref, sizeof(ref), "wd:%lld", (long long)id);
+	snprintf(src, sizeof(src), "wd-revert:%lld", (long long)id);
+	if (journal_add_src(db, key, amount, LEDGER_REFUND_REVERT, ref, src, now) < 0)
+		goto out;
+	e = RERR_OK;
+out:
+	return finish(db, e);
+}
+
+enum rerr
+ledger_withdraw_release(struct db *db, int64_t id)
+{
+	static const char sql[] = "UPDATE withdrawals SET owner = NULL WHERE id = ?1";
+	sqlite3_stmt *st = db_stmt(db, sql);
+
+	if (st == NULL)
+		return RERR_DB;
+	sqlite3_bind_int64(st, 1, id);
+	return step_done(db, st) < 0 ? RERR_DB : RERR_OK;
+}
+
+enum rerr
+ledger_withdraw_collected(struct db *db, int64_t id)
+{
+	static const char sql[] = "UPDATE withdrawals SET collected = 1 WHERE id = ?1";
+	sqlite3_stmt *st = db_stmt(db, sql);
+
+	if (st == NULL)
+		return RERR_DB;
+	sqlite3_bind_int64(st, 1, id);
+	return step_done(db, st) < 0 ? RERR_DB : RERR_OK;
+}
+
+/* Copy out rows of a withdrawal query bound with (?1 = limit, ?2 = hash or
+ * NULL, ?3 = source or NULL). */
+static enum rerr
+wd_list(struct db *db, const char *sql, const char *hash, const char *source,
+    struct ledger_withdrawal *rows, size_t max, size_t *n)
+{
+	sqlite3_stmt *st = db_stmt(db, sql);
+	int rc;
+
+	*n = 0;
+	if (st == NULL)
+		return RERR_DB;
+	sqlite3_bind_int64(st, 1, (int64_t)max);
+	sqlite3_bind_text(st, 2, hash, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 3, source, -1, SQLITE_STATIC);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW && *n < max)
+		wd_read(st, &rows[(*n)++]);
+	sqlite3_reset(st);
+	return rc == SQLITE_DONE || rc == SQLITE_ROW ? RERR_OK : RERR_DB;
+}
+
+enum rerr
+ledger_withdrawals_open(struct db *db, const char *hash, struct ledger_withdrawal *rows,
+    size_t max, size_t *n)
+{
+	static const char sql[] = "SELECT " WD_COLS " FROM withdrawals WHERE state = 'open'"
+	    " AND (?2 IS NULL OR key_hash = ?2) AND (?3 IS NULL OR source = ?3)"
+	    " ORDER BY id LIMIT ?1";
+
+	return wd_list(db, sql, hash, NULL, rows, max, n);
+}
+
+enum rerr
+ledger_withdraw_last(struct db *db, const char *hash, const char *source,
+    struct ledger_withdrawal *w)
+{
+	static const char sql[] = "SELECT " WD_COLS " FROM withdrawals WHERE state = 'done'"
+	    " AND collected = 0 AND key_hash = ?2 AND source = ?3 ORDER BY id DESC LIMIT ?1";
+	size_t n = 0;
+	enum rerr e;
+
+	e = wd_list(db, sql, hash, source, w, 1, &n);
+	if (e == RERR_OK && n == 0)
+		e = RERR_NOT_FOUND;
+	return e;
+}
+
+/* ------------------------------------------------------------------------ */
+/* Receipts: redeemed tokens and their one credit                           */
+
+
+enum rerr
+ledger_receipts_uncredited(struct db *db, struct ledger_receipt *rows, size_t max, size_t *n)
+{
+	static const char sql[] =
+	    "SELECT t.id, t.api_key_hash, " RECEIPT_MSAT_SQL
+	    " FROM cashu_transactions t WHERE t.direction = 'in' AND t.api_key_hash IS NOT NULL"
+	    " AND t.unit IN ('sat', 'msat') AND t.amount > t.fee"
+	    " AND NOT EXISTS (SELECT 1 FROM journal j WHERE j.source = " RECEIPT_SOURCE_SQL ")"
+	    " ORDER BY t.id LIMIT ?1";
+	sqlite3_stmt *st = db_stmt(db, sql);
+	int rc;
+
+	*n = 0;
+	if (st == NULL)
+		return RERR_DB;
+	sqlite3_bind_int64(st, 1, (int64_t)max);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW && *n < max) {
+		struct ledger_receipt *r = &rows[(*n)++];
+
+		r->tx_id = sqlite3_column_int64(st, 0);
+		col_text(st, 1, r->key_hash, sizeof(r->key_hash));
+		r->msat = sqlite3_column_int64(st, 2);
+	}
+	sqlite3_reset(st);
+	return rc == SQLITE_DONE || rc == SQLITE_ROW ? RERR_OK : RERR_DB;
+}
+
+enum rerr
+ledger_receipt_credited(struct db *db, int64_t tx_id, char key_hash[LEDGER_KEY_MAX + 1])
+{
+	static const char sql[] = "SELECT key_hash FROM journal WHERE source = ?1";
+	sqlite3_stmt *st = db_stmt(db, sql);
+	char src[48];
+	int rc;
+
+	key_hash[0] = '\0';
+	if (st == NULL)
+		return RERR_DB;
+	snprintf(src, sizeof(src), "cashu-in:%lld", (long long)tx_id);
+	sqlite3_bind_text(st, 1, src, -1, SQLITE_TRANSIENT);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW)
+		col_text(st, 0, key_hash, LEDGER_KEY_MAX + 1);
+	sqlite3_reset(st);
+	return rc == SQLITE_ROW ? RERR_OK : rc == SQLITE_DONE ? RERR_NOT_FOUND : RERR_DB;
 }

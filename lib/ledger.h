@@ -79,7 +79,8 @@ struct ledger_key {
 struct ledger_key_new {
 	const char *hashed_key;
 	int64_t deposit_msat;		/* >= 0; journaled as 'deposit' when > 0 */
-	const char *deposit_ref;	/* e.g. the token hash: credits at most once */
+	const char *deposit_ref;	/* e.g. the request id, for people */
+	const char *deposit_source;	/* the credit's source ("cashu-in:<tx>"): unique */
 	const char *parent;		/* child key of this billing key */
 	const char *refund_address;
 	const char *refund_mint_url;
@@ -143,13 +144,20 @@ enum ledger_violation_kind {
 	LEDGER_V_ORPHAN_JOURNAL,	/* journal rows of a key that does not exist */
 	LEDGER_V_CHARGE_JOURNAL,	/* settled charge != its journal rows */
 	LEDGER_V_DEAD_OWNER,		/* active reservation whose process is gone */
+	LEDGER_V_RECEIPT_CREDIT,	/* a redeemed token not credited exactly once, exactly */
+	LEDGER_V_CREDIT_SOURCE,		/* a credit that names no receipt or withdrawal */
+	LEDGER_V_WITHDRAWAL,		/* a withdrawal's token is not worth its debit */
+	LEDGER_V_WALLET,		/* proofs held != the wallet's history (mint, unit) */
+	LEDGER_V_BOOKS_DEFICIT,		/* wallet < users + earnings + pending */
+	LEDGER_V_BOOKS_SURPLUS,		/* wallet > users + earnings + pending */
 	LEDGER_V__MAX
 };
 
 struct ledger_violation {
 	enum ledger_violation_kind kind;
 	char key_hash[LEDGER_KEY_MAX + 1];
-	int64_t reservation_id;		/* 0 when not about one reservation */
+	int64_t reservation_id;		/* the row it is about (reservation, receipt,
+					 * journal row, withdrawal by kind); 0: none */
 	int64_t expected;
 	int64_t actual;
 };
@@ -181,13 +189,20 @@ enum rerr ledger_key_create(struct db *db, const struct ledger_key_new *nk, bool
 enum rerr ledger_key_get(struct db *db, const char *hash, struct ledger_key *key,
     struct ledger_key *billing);
 
-/* Overwrite a key's limits (all three columns; absent ones become NULL) and,
- * when a reset policy is given, set its reset time to now. */
+/* Overwrite a billing key's limits (all three columns; absent ones become
+ * NULL) and, when a reset policy is given, set its reset time to now. A
+ * child key's limits are its parent's to set (ledger_child_keys_create):
+ * RERR_NOT_FOUND for a child. */
 enum rerr ledger_key_set_limits(struct db *db, const char *hash, const struct ledger_limits *lim);
 
 /* Set refund_address (NULL: keep) and key_expiry_time (< 0: keep). */
 enum rerr ledger_key_set_refund(struct db *db, const char *hash, const char *refund_address,
     int64_t key_expiry_time);
+
+/* ledger_credit with a credit source (NULL: none): a source credits once,
+ * whatever the kind; a repeat is RERR_CONFLICT with no change. */
+enum rerr ledger_credit_src(struct db *db, const char *hash, int64_t amount,
+    enum ledger_kind kind, const char *ref, const char *source, int64_t *balance_after);
 
 /* Add amount (> 0) to the billing key of hash (a child's credit goes to its
  * parent), journaled with kind (DEPOSIT, TOPUP, REFUND_REVERT or ADJUST) and
@@ -283,6 +298,82 @@ bool ledger_limit_reset_due(enum ledger_reset r, int64_t then, int64_t now);
  * LEDGER_AUDIT_MAX violations, *n how many there were in all. */
 enum rerr ledger_audit(struct db *db, bool check_owners, struct ledger_violation **out,
     size_t *n);
+
+/* ledger_audit, and with_books the cross-checks with the Cashu wallet:
+ * every receipt credited exactly once (RECEIPT_CREDIT), no credit without a
+ * receipt (CREDIT_SOURCE), withdrawals worth their tokens (WITHDRAWAL), the
+ * wallet's proofs equal to its history per mint and unit (WALLET), and the
+ * books closing to the msat (BOOKS_DEFICIT / BOOKS_SURPLUS). */
+enum rerr ledger_audit_all(struct db *db, bool check_owners, bool with_books,
+    struct ledger_violation **out, size_t *n);
+
+/* The books in msat (sat and msat units): what the wallet holds (unspent
+ * and pending proofs) against what it owes: user balances + operator
+ * earnings (charges, child-key fees, less adjustments) + the wallet's own
+ * movements (less send fees paid to mints, plus minted, less melted, plus
+ * receipts with no beneficiary) + pending (open withdrawals, receipts not
+ * yet credited). wallet == owed when the books close. */
+struct ledger_books {
+	int64_t wallet, users, earned, wallet_ops, pending, owed;
+};
+enum rerr ledger_books(struct db *db, struct ledger_books *b);
+
+/* ------------------------------------------------------------------------ */
+/* Withdrawals and receipts (the funds module's storage)                     */
+
+/* One withdrawals row, copied out. */
+struct ledger_withdrawal {
+	int64_t id;
+	char key_hash[LEDGER_KEY_MAX + 1];
+	int64_t amount_msat;
+	char mint[LEDGER_TEXT_MAX + 1];
+	char unit[16];
+	char source[32];
+	char state[12];			/* open, done, reverted */
+	int64_t tx_id;			/* the token made (done), else 0 */
+	char owner[160];		/* lib/owner.h tag; "" once given up to recovery */
+	char request_id[LEDGER_TEXT_MAX + 1];
+	int64_t created_at;
+};
+
+/* Debit everything key hash can withdraw (the largest multiple of
+ * unit_msat of its available balance) and record the withdrawal, owned by
+ * this process, in one transaction ('refund' journal row, ref "wd:<id>").
+ * out->id == 0 when there is nothing to withdraw. RERR_CONFLICT while the
+ * key has active reservations; RERR_INVALID for a child key. */
+enum rerr ledger_withdraw_begin(struct db *db, const char *hash, int64_t unit_msat,
+    const char *mint, const char *unit, const char *source, const char *request_id,
+    struct ledger_withdrawal *out);
+/* The token (cashu_transactions id) was made: open -> done. RERR_CONFLICT
+ * when the row is not open. */
+enum rerr ledger_withdraw_done(struct db *db, int64_t id, int64_t tx_id);
+/* No token was made: credit the amount back (journal 'refund_revert', source
+ * "wd-revert:<id>") and open -> reverted, in one transaction, once. */
+enum rerr ledger_withdraw_revert(struct db *db, int64_t id);
+/* The runner gives an open withdrawal up to recovery. */
+enum rerr ledger_withdraw_release(struct db *db, int64_t id);
+/* The holder redeemed the token: it is not offered again. */
+enum rerr ledger_withdraw_collected(struct db *db, int64_t id);
+/* Up to max open withdrawals (of key hash, or all when NULL). */
+enum rerr ledger_withdrawals_open(struct db *db, const char *hash, struct ledger_withdrawal *rows,
+    size_t max, size_t *n);
+/* The newest done, uncollected withdrawal of hash with source, or
+ * RERR_NOT_FOUND. */
+enum rerr ledger_withdraw_last(struct db *db, const char *hash, const char *source,
+    struct ledger_withdrawal *w);
+
+/* A redeemed token (cashu_transactions 'in' row) and who it is for. */
+struct ledger_receipt {
+	int64_t tx_id;
+	char key_hash[LEDGER_KEY_MAX + 1];
+	int64_t msat;			/* its value net of the mint's fee */
+};
+/* Up to max receipts with a beneficiary that no journal row credits yet. */
+enum rerr ledger_receipts_uncredited(struct db *db, struct ledger_receipt *rows, size_t max,
+    size_t *n);
+/* Which key the credit of receipt tx_id went to: RERR_OK and key_hash, or
+ * RERR_NOT_FOUND when it is not credited. */
+enum rerr ledger_receipt_credited(struct db *db, int64_t tx_id, char key_hash[LEDGER_KEY_MAX + 1]);
 
 /* What the node owes its users: the sum of every billing key's balance
  * (reserved included: it is still the users' until settled). */

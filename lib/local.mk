@@ -5,6 +5,7 @@ libroutstr_a_SOURCES += \
 	lib/err.c lib/err.h \
 	lib/conf.c lib/conf.h \
 	lib/log.c lib/log.h \
+	lib/owner.c lib/owner.h \
 	lib/db.c lib/db.h lib/db_sql.h \
 	lib/sse.c lib/sse.h \
 	lib/upstream.c lib/upstream.h \

@@ -3,7 +3,8 @@
 # migrations/local.mk).
 libroutstr_a_SOURCES += \
 	lib/pricing.c lib/pricing.h \
-	lib/ledger.c lib/ledger.h
+	lib/ledger.c lib/ledger.h \
+	lib/funds.c lib/funds.h
 
 check_PROGRAMS += tests/unit/test_pricing tests/unit/test_ledger
 tests_unit_test_pricing_SOURCES = tests/unit/test_pricing.c

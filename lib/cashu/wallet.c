@@ -14,6 +14,7 @@
 #include "log.h"
 #include "util.h"
 #include "cashu/wallet.h"
+#include "owner.h"
 
 #define WALLET_OUTPUTS_MAX 1000		/* outputs in one operation */
 #define WALLET_SELECT_MAX 5000		/* unspent proofs considered for a selection */
@@ -32,6 +33,9 @@ struct op_row {
 	char unit[16];
 	char *quote;
 	char *request_id;
+	char api_key_hash[129];		/* beneficiary (receive) or debited key (send) */
+	char source[32];
+	char fund_ref[64];
 	struct cashu_proof *in;
 	size_t nin;
 	struct mint_output *out;
@@ -768,8 +772,10 @@ split_for(const struct mint_keyset *ks, uint64_t value, uint64_t *out, size_t ma
 
 static const char SQL_OP_INSERT[] =
     "INSERT INTO mint_operations (kind, purpose, mint_url, unit, state, inputs_json, outputs_json,"
-    " quote, amount, fee, token_hash, request_id, created_at, updated_at)"
-    " VALUES (?1, ?2, ?3, ?4, 'prepared', ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?12)";
+    " quote, amount, fee, token_hash, request_id, created_at, updated_at, api_key_hash, source,"
+    " fund_ref, owner)"
+    " VALUES (?1, ?2, ?3, ?4, 'prepared', ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?12, ?13, ?14, ?15,"
+    " ?16)";
 static const char SQL_OP_SENT[] =
     "UPDATE mint_operations SET state = 'sent', updated_at = ?2 WHERE id = ?1 AND state = 'prepared'";
 static const char SQL_OP_DONE[] =
@@ -782,10 +788,14 @@ static const char SQL_OP_TOUCH[] =
     "UPDATE mint_operations SET error = ?2, updated_at = ?3 WHERE id = ?1";
 static const char SQL_OP_GET[] =
     "SELECT id, kind, purpose, state, mint_url, unit, quote, request_id, inputs_json, outputs_json,"
-    " amount, fee, updated_at FROM mint_operations WHERE id = ?";
+    " amount, fee, updated_at, api_key_hash, source, fund_ref FROM mint_operations WHERE id = ?";
+/* Open operations, optionally only those of one token or one withdrawal. */
 static const char SQL_OP_OPEN[] =
-    "SELECT id FROM mint_operations WHERE state IN ('prepared', 'sent') AND updated_at <= ?"
-    " ORDER BY id LIMIT 1000";
+    "SELECT id, owner FROM mint_operations WHERE state IN ('prepared', 'sent') AND updated_at <= ?1"
+    " AND (?2 IS NULL OR token_hash = ?2) AND (?3 IS NULL OR fund_ref = ?3)"
+    " AND (?4 IS NULL OR api_key_hash = ?4) ORDER BY id LIMIT 1000";
+static const char SQL_OP_RELEASE[] =
+    "UPDATE mint_operations SET owner = NULL WHERE id = ?";
 static const char SQL_PROOF_INSERT[] =
     "INSERT OR IGNORE INTO wallet_proofs (mint_url, keyset_id, amount, secret, C, Y, unit, state,"
     " operation_id, origin_operation_id, created_at, updated_at)"
@@ -802,23 +812,26 @@ static const char SQL_PROOFS_UNSPENT[] =
     " WHERE mint_url = ? AND unit = ? AND state = 'unspent' ORDER BY amount DESC, id LIMIT 5000";
 static const char SQL_TX_INSERT[] =
     "INSERT INTO cashu_transactions (direction, token, token_hash, amount, fee, unit, mint_url,"
-    " request_id, api_key_hash, source, operation_id, created_at)"
-    " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)";
+    " request_id, api_key_hash, source, operation_id, created_at, fund_ref)"
+    " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)";
 static const char SQL_TX_IN_BY_HASH[] =
-    "SELECT id, amount, fee, unit, mint_url, operation_id FROM cashu_transactions"
-    " WHERE direction = 'in' AND token_hash = ?";
+    "SELECT id, amount, fee, unit, mint_url, operation_id, api_key_hash, source"
+    " FROM cashu_transactions WHERE direction = 'in' AND token_hash = ?";
 
 /* Insert a 'prepared' row; inside the caller's transaction. Returns the id or 0. */
 static int64_t
 op_insert(struct wallet_ctx *w, const char *kind, const char *purpose, const char *mint,
     const char *unit, const struct cashu_proof *in, size_t nin, const struct mint_output *out,
     const enum role *role, size_t nout, const char *quote, uint64_t amount, uint64_t fee,
-    const char *token_hash, const char *request_id)
+    const char *token_hash, const struct wallet_meta *meta)
 {
 	sqlite3_stmt *st = db_stmt(w->db, SQL_OP_INSERT);
 	char *ij = inputs_to_json(in, nin), *oj = outputs_to_json(out, role, nout);
+	char owner[OWNER_TAG_MAX];
 	int64_t id = 0;
 
+	if (owner_self_tag(owner) != 0)
+		owner[0] = '\0';
 	if (st) {
 		sqlite3_bind_text(st, 1, kind, -1, SQLITE_STATIC);
 		sqlite3_bind_text(st, 2, purpose, -1, SQLITE_STATIC);
@@ -830,8 +843,12 @@ op_insert(struct wallet_ctx *w, const char *kind, const char *purpose, const cha
 		sqlite3_bind_int64(st, 8, (int64_t)amount);
 		sqlite3_bind_int64(st, 9, (int64_t)fee);
 		bind_text(st, 10, token_hash);
-		bind_text(st, 11, request_id);
+		bind_text(st, 11, meta ? meta->request_id : NULL);
 		sqlite3_bind_int64(st, 12, wall_sec());
+		bind_text(st, 13, meta ? meta->api_key_hash : NULL);
+		bind_text(st, 14, meta ? meta->source : NULL);
+		bind_text(st, 15, meta ? meta->fund_ref : NULL);
+		bind_text(st, 16, owner[0] ? owner : NULL);
 		if (exec_stmt(w->db, st) == 0)
 			id = sqlite3_last_insert_rowid(db_handle(w->db));
 	}
@@ -915,6 +932,19 @@ fail:
 	return -1;
 }
 
+/* The runner gives an open operation up to recovery (autocommit, best
+ * effort): from now on anyone may resolve it. */
+static void
+op_release(struct wallet_ctx *w, int64_t id)
+{
+	sqlite3_stmt *st = db_stmt(w->db, SQL_OP_RELEASE);
+
+	if (st == NULL)
+		return;
+	sqlite3_bind_int64(st, 1, id);
+	exec_stmt(w->db, st);
+}
+
 /* Record why an operation is still open (autocommit, best effort). */
 static void
 op_note(struct wallet_ctx *w, int64_t id, const char *why)
@@ -954,6 +984,10 @@ op_load(struct wallet_ctx *w, int64_t id, struct op_row *op)
 		op->amount = (uint64_t)sqlite3_column_int64(st, 10);
 		op->fee = (uint64_t)sqlite3_column_int64(st, 11);
 		op->updated_at = sqlite3_column_int64(st, 12);
+		copy_str(op->api_key_hash, sizeof(op->api_key_hash),
+		    (const char *)sqlite3_column_text(st, 13));
+		copy_str(op->source, sizeof(op->source), (const char *)sqlite3_column_text(st, 14));
+		copy_str(op->fund_ref, sizeof(op->fund_ref), (const char *)sqlite3_column_text(st, 15));
 		if (inputs_from_json((const char *)sqlite3_column_text(st, 8), &op->in, &op->nin) == 0 &&
 		    outputs_from_json((const char *)sqlite3_column_text(st, 9), &op->out, &op->role,
 		    &op->nout) == 0)
@@ -1036,6 +1070,7 @@ tx_insert(struct wallet_ctx *w, const char *dir, const char *token, const char *
 	if (op)
 		sqlite3_bind_int64(st, 11, op);
 	sqlite3_bind_int64(st, 12, wall_sec());
+	bind_text(st, 13, meta ? meta->fund_ref : NULL);
 	if (exec_stmt(w->db, st) != 0)
 		return 0;
 	return sqlite3_last_insert_rowid(db_handle(w->db));
@@ -1060,6 +1095,9 @@ tx_find_in(struct wallet_ctx *w, const char *hash, struct wallet_receipt *r)
 		copy_str(r->unit, sizeof(r->unit), (const char *)sqlite3_column_text(st, 3));
 		copy_str(r->mint, sizeof(r->mint), (const char *)sqlite3_column_text(st, 4));
 		r->op_id = sqlite3_column_int64(st, 5);
+		copy_str(r->api_key_hash, sizeof(r->api_key_hash),
+		    (const char *)sqlite3_column_text(st, 6));
+		copy_str(r->source, sizeof(r->source), (const char *)sqlite3_column_text(st, 7));
 		rc = 1;
 	} else if (s != SQLITE_DONE) {
 		rc = -1;
@@ -1139,9 +1177,19 @@ store_result(struct wallet_ctx *w, const struct op_row *op, const struct cashu_p
 {
 	size_t i;
 	char *tok = NULL;
+	struct wallet_meta own;
 
 	if (tx_id)
 		*tx_id = 0;
+	/* Recovery has no request: the operation row names who it was for. */
+	if (meta == NULL) {
+		own.request_id = op->request_id;
+		own.api_key_hash = op->api_key_hash[0] ? op->api_key_hash : NULL;
+		own.source = op->source[0] ? op->source : NULL;
+		own.fund_ref = op->fund_ref[0] ? op->fund_ref : NULL;
+		own.units = NULL;
+		meta = &own;
+	}
 	if (strcmp(op->purpose, "receive") == 0 && token_text == NULL)
 		tok = encode_token(op->mint, op->unit, op->in, op->nin);
 	if (db_begin(w->db) != RERR_OK)
@@ -1339,6 +1387,7 @@ after_failure(struct wallet_ctx *w, int64_t op_id, enum mint_err kind, struct mi
 		return MINT_OK;
 	if (res == RES_OPEN) {
 		op_note(w, op_id, me->detail);
+		op_release(w, op_id);
 		log_warn("wallet: operation %lld outcome unknown (%s: %s); left for recovery",
 		    (long long)op_id, mint_err_name(kind), me->detail);
 		return kind;
@@ -1400,6 +1449,18 @@ wallet_receive_token(struct wallet_ctx *w, const char *token, const struct walle
 	if (!wallet_mint_trusted(w, mc.url)) {
 		rc = mint_error_set(e, MINT_E_UNTRUSTED, "mint %.200s is not trusted", mc.url);
 		goto out;
+	}
+	if (meta && meta->units) {
+		const char *const *u;
+
+		for (u = meta->units; *u && strcmp(*u, tok.unit) != 0; u++)
+			;
+		if (*u == NULL) {
+			/* Refused before any swap: the token stays the user's. */
+			rc = mint_error_set(e, MINT_E_UNIT, "tokens in unit '%.15s' are not accepted",
+			    tok.unit);
+			goto out;
+		}
 	}
 	wallet_token_hash(&tok, hash);
 	switch (tx_find_in(w, hash, r)) {
@@ -1509,7 +1570,7 @@ again:
 		goto out;
 	}
 	op_id = op_insert(w, "swap", "receive", mc.url, tok.unit, in, tok.nproofs, outs, roles, nout,
-	    NULL, tok.total, fee, hash, meta ? meta->request_id : NULL);
+	    NULL, tok.total, fee, hash, meta);
 	if (op_id == 0 || db_commit(w->db) != RERR_OK) {
 		db_rollback(w->db);
 		rc = mint_error_set(e, MINT_E_DB, "cannot write the operation");
@@ -1742,7 +1803,7 @@ send_once(struct wallet_ctx *w, const char *mint_url, const char *unit, uint64_t
 	for (i = 0; i < nout; i++)
 		roles[i] = i < nsend ? ROLE_SEND : ROLE_KEEP;
 	op_id = op_insert(w, "swap", "send", mc.url, unit, sel, nchosen, outs, roles, nout, NULL,
-	    amount, fee, NULL, meta ? meta->request_id : NULL);
+	    amount, fee, NULL, meta);
 	if (op_id == 0 || hold_proofs(w, &cs, chosen, nchosen, "pending", op_id) != 0 ||
 	    db_commit(w->db) != RERR_OK) {
 		rc = mint_error_set(e, MINT_E_DB, "cannot write the operation");
@@ -2170,9 +2231,12 @@ wallet_balance(struct wallet_ctx *w, struct wallet_balance **out, size_t *n)
 	return MINT_OK;
 }
 
-enum mint_err
-wallet_recover(struct wallet_ctx *w, int64_t min_age_s, struct wallet_recover_stats *st,
-    struct mint_error *e)
+/* Resolve the open operations updated at least min_age_s ago whose owner is
+ * gone (or that their runner gave up), optionally only those of one token
+ * (token_hash) or one withdrawal (fund_ref). */
+static enum mint_err
+recover_ops(struct wallet_ctx *w, int64_t min_age_s, const char *token_hash, const char *fund_ref,
+    const char *key, struct wallet_recover_stats *st, struct mint_error *e)
 {
 	sqlite3_stmt *q = db_stmt(w->db, SQL_OP_OPEN);
 	int64_t *ids = NULL;
@@ -2183,7 +2247,15 @@ wallet_recover(struct wallet_ctx *w, int64_t min_age_s, struct wallet_recover_st
 	if (q == NULL)
 		return mint_error_set(e, MINT_E_DB, "cannot list operations");
 	sqlite3_bind_int64(q, 1, wall_sec() - min_age_s);
+	bind_text(q, 2, token_hash);
+	bind_text(q, 3, fund_ref);
+	bind_text(q, 4, key);
 	while (sqlite3_step(q) == SQLITE_ROW) {
+		/* A live runner (another thread or process) finishes its own. */
+		if (owner_tag_alive((const char *)sqlite3_column_text(q, 1)) != 0) {
+			st->live++;
+			continue;
+		}
 		if (n == cap) {
 			cap = cap ? cap * 2 : 16;
 			ids = xrealloc(ids, cap * sizeof(*ids));
@@ -2227,6 +2299,20 @@ wallet_recover(struct wallet_ctx *w, int64_t min_age_s, struct wallet_recover_st
 	}
 	free(ids);
 	return st->left ? (last != MINT_OK ? last : MINT_E_PENDING) : MINT_OK;
+}
+
+enum mint_err
+wallet_recover(struct wallet_ctx *w, int64_t min_age_s, struct wallet_recover_stats *st,
+    struct mint_error *e)
+{
+	return recover_ops(w, min_age_s, NULL, NULL, NULL, st, e);
+}
+
+enum mint_err
+wallet_recover_for(struct wallet_ctx *w, const char *token_hash, const char *fund_ref,
+    const char *api_key_hash, struct wallet_recover_stats *st, struct mint_error *e)
+{
+	return recover_ops(w, 0, token_hash, fund_ref, api_key_hash, st, e);
 }
 
 /* ------------------------------------------------------ transaction queries */
@@ -2315,4 +2401,140 @@ wallet_tx_last_out(struct wallet_ctx *w, const char *api_key_hash, const char *s
 		}
 	}
 	return rc;
+}
+
+/* ------------------------------------------------------ for the funds module */
+
+static const char SQL_TX_BY_FUND_REF[] =
+    "SELECT id FROM cashu_transactions WHERE fund_ref = ? ORDER BY id LIMIT 1";
+static const char SQL_TX_GET[] =
+    "SELECT token, amount, unit, mint_url FROM cashu_transactions WHERE id = ?";
+
+int
+wallet_tx_by_fund_ref(struct wallet_ctx *w, const char *fund_ref, int64_t *tx_id)
+{
+	sqlite3_stmt *st = db_stmt(w->db, SQL_TX_BY_FUND_REF);
+	int rc = 0, s;
+
+	*tx_id = 0;
+	if (st == NULL)
+		return -1;
+	sqlite3_bind_text(st, 1, fund_ref, -1, SQLITE_TRANSIENT);
+	s = sqlite3_step(st);
+	if (s == SQLITE_ROW) {
+		*tx_id = sqlite3_column_int64(st, 0);
+		rc = 1;
+	} else if (s != SQLITE_DONE) {
+		rc = -1;
+	}
+	sqlite3_reset(st);
+	return rc;
+}
+
+enum mint_err
+wallet_tx_get(struct wallet_ctx *w, int64_t tx_id, char **token, uint64_t *amount, char unit[16])
+{
+	sqlite3_stmt *st = db_stmt(w->db, SQL_TX_GET);
+	enum mint_err rc = MINT_E_INVALID;
+
+	*token = NULL;
+	if (st == NULL)
+		return MINT_E_DB;
+	sqlite3_bind_int64(st, 1, tx_id);
+	if (sqlite3_step(st) == SQLITE_ROW) {
+		*token = xstrdup((const char *)sqlite3_column_text(st, 0));
+		*amount = (uint64_t)sqlite3_column_int64(st, 1);
+		copy_str(unit, 16, (const char *)sqlite3_column_text(st, 2));
+		rc = MINT_OK;
+	}
+	sqlite3_reset(st);
+	return rc;
+}
+
+enum mint_err
+wallet_token_spent(struct wallet_ctx *w, const char *token, bool *spent, struct mint_error *e)
+{
+	struct cashu_token t;
+	struct mint_client mc;
+	enum mint_proof_state *states = NULL;
+	char (*Y)[67] = NULL;
+	const char **ys = NULL;
+	enum mint_err rc;
+	size_t i;
+
+	*spent = false;
+	memset(&t, 0, sizeof(t));
+	if (cashu_token_decode(token, strlen(token), &t) != CASHU_TOK_OK || t.nproofs == 0) {
+		cashu_token_free(&t);
+		return mint_error_set(e, MINT_E_TOKEN, "stored token does not decode");
+	}
+	if (client_for(w, t.mint, &mc) != 0) {
+		rc = mint_error_set(e, MINT_E_INVALID, "bad mint URL in token");
+		goto out;
+	}
+	Y = xcalloc(t.nproofs, sizeof(*Y));
+	ys = xcalloc(t.nproofs, sizeof(*ys));
+	states = xcalloc(t.nproofs, sizeof(*states));
+	for (i = 0; i < t.nproofs; i++) {
+		if (mint_proof_y(t.proofs[i].secret, Y[i]) != 0) {
+			rc = mint_error_set(e, MINT_E_INVALID, "bad secret in token");
+			goto out;
+		}
+		ys[i] = Y[i];
+	}
+	rc = mint_checkstate(&mc, ys, t.nproofs, states, e);
+	if (rc == MINT_OK)
+		for (i = 0; i < t.nproofs; i++)
+			*spent = *spent || states[i] == MINT_STATE_SPENT;
+out:
+	free(states);
+	free(ys);
+	free(Y);
+	cashu_token_free(&t);
+	return rc;
+}
+
+int
+wallet_find_receipt(struct wallet_ctx *w, const char *token, struct wallet_receipt *r,
+    char hash[65])
+{
+	struct cashu_token t;
+	int rc;
+
+	memset(r, 0, sizeof(*r));
+	hash[0] = '\0';
+	memset(&t, 0, sizeof(t));
+	if (cashu_token_decode(token, strlen(token), &t) != CASHU_TOK_OK) {
+		cashu_token_free(&t);
+		return 0;
+	}
+	wallet_token_hash(&t, hash);
+	cashu_token_free(&t);
+	rc = tx_find_in(w, hash, r);
+	if (rc == 1)
+		r->credited = r->amount - r->fee;
+	return rc;
+}
+
+static const char SQL_OP_COUNT_OPEN[] =
+    "SELECT count(*) FROM mint_operations WHERE state IN ('prepared', 'sent')"
+    " AND (?1 IS NULL OR token_hash = ?1) AND (?2 IS NULL OR fund_ref = ?2)"
+    " AND (?3 IS NULL OR api_key_hash = ?3)";
+
+int
+wallet_op_open(struct wallet_ctx *w, const char *token_hash, const char *fund_ref,
+    const char *api_key_hash)
+{
+	sqlite3_stmt *st = db_stmt(w->db, SQL_OP_COUNT_OPEN);
+	int n = -1;
+
+	if (st == NULL)
+		return -1;
+	bind_text(st, 1, token_hash);
+	bind_text(st, 2, fund_ref);
+	bind_text(st, 3, api_key_hash);
+	if (sqlite3_step(st) == SQLITE_ROW)
+		n = sqlite3_column_int(st, 0);
+	sqlite3_reset(st);
+	return n;
 }

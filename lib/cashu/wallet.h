@@ -55,11 +55,15 @@ struct wallet_ctx {
  * no settings are loaded). */
 void wallet_ctx_init(struct wallet_ctx *w, struct db *db, struct upstream *up);
 
-/* Who asked, for the cashu_transactions row. All borrowed, all may be NULL. */
+/* Who asked and for whom, written with the mint operation before it is sent
+ * and on the cashu_transactions row, so recovery knows the beneficiary. All
+ * borrowed, all may be NULL. */
 struct wallet_meta {
 	const char *request_id;
-	const char *api_key_hash;
-	const char *source;		/* apikey, x-cashu, refund, withdrawal, ... */
+	const char *api_key_hash;	/* receive: the key to credit; send: the key debited */
+	const char *source;		/* apikey, x-cashu, x-cashu-change, ... */
+	const char *fund_ref;		/* send: the withdrawal it makes a token for */
+	const char *const *units;	/* receive: accepted units (NULL-terminated); NULL: any */
 };
 
 /* The outcome of a receive (or, on MINT_E_ALREADY_REDEEMED, of the earlier
@@ -72,6 +76,8 @@ struct wallet_receipt {
 	uint64_t credited;		/* receive: amount - fee, now unspent in the wallet */
 	char unit[16];
 	char mint[512];
+	char api_key_hash[129];		/* receive: who it was for ("" if nobody) */
+	char source[32];
 };
 
 /* True when url (normalised) is the primary mint or in CASHU_MINTS (or in
@@ -149,9 +155,38 @@ enum mint_err wallet_balance(struct wallet_ctx *w, struct wallet_balance **out, 
  * released; inputs pending or the mint unreachable -> left for next time. */
 struct wallet_recover_stats {
 	int examined, done, failed, left;
+	int live;			/* open but run by a live process: not touched */
 };
 enum mint_err wallet_recover(struct wallet_ctx *w, int64_t min_age_s,
     struct wallet_recover_stats *st, struct mint_error *e);
+/* The same, at once, for the open operations of one token (token_hash as
+ * wallet_token_hash), one withdrawal (fund_ref) or one key (api_key_hash);
+ * NULL matches any. st->live counts those a live runner still holds. */
+enum mint_err wallet_recover_for(struct wallet_ctx *w, const char *token_hash,
+    const char *fund_ref, const char *api_key_hash, struct wallet_recover_stats *st,
+    struct mint_error *e);
+
+/* The receipt of an earlier redemption of token's proofs (whatever its
+ * encoding): 1 and *r, 0 none (or the token does not decode), -1 error.
+ * hash gets the token hash ("" when it does not decode). */
+int wallet_find_receipt(struct wallet_ctx *w, const char *token, struct wallet_receipt *r,
+    char hash[65]);
+
+/* How many operations of token_hash / fund_ref / api_key_hash (NULL: any)
+ * are open, whoever runs them; -1 on error. No network. */
+int wallet_op_open(struct wallet_ctx *w, const char *token_hash, const char *fund_ref,
+    const char *api_key_hash);
+
+/* The outgoing token made for fund_ref: 1 and *tx_id, 0 none, -1 error. */
+int wallet_tx_by_fund_ref(struct wallet_ctx *w, const char *fund_ref, int64_t *tx_id);
+/* A stored token by its cashu_transactions id. *token is new (caller
+ * frees). MINT_E_INVALID when there is no such row. */
+enum mint_err wallet_tx_get(struct wallet_ctx *w, int64_t tx_id, char **token, uint64_t *amount,
+    char unit[16]);
+/* NUT-07: whether any proof of token has been spent at its mint (the holder
+ * redeemed it). Borrows token. */
+enum mint_err wallet_token_spent(struct wallet_ctx *w, const char *token, bool *spent,
+    struct mint_error *e);
 
 /* One cashu_transactions row, as /v1/balance/history shows it. */
 struct wallet_tx {

@@ -360,7 +360,7 @@ async function startOnce(setup, opts) {
 	const confPath = path.join(rundir, 'routstr.conf');
 	let confText = '# written by tests/e2e/lib/servers.mjs\n';
 	for (const [k, v] of Object.entries(opts.conf || {}))
-		confText += `${k} = ${v}\n`;
+		confText += `${k} = ${String(v).replaceAll('@RUNDIR@', rundir)}\n`;
 	fs.writeFileSync(confPath, confText, { mode: 0o644 });
 
 	live.add(s);

@@ -1,0 +1,113 @@
+/* funds: the protocols that move value between Cashu and the ledger, each
+ * built on write-ahead records that name their beneficiary (DESIGN.md 5):
+ *
+ *   deposit   a token redeemed at its mint and credited to one key (create,
+ *             top-up, Bearer cashu, X-Cashu); the wallet's mint operation
+ *             and receipt name the key, and the journal's unique credit
+ *             source ("cashu-in:<receipt>") makes one redemption one credit
+ *             whatever the route;
+ *   withdraw  a key's balance made into a token (refund, X-Cashu change):
+ *             the debit and a 'withdrawals' row are one transaction before
+ *             any mint I/O; the row ends done (with its token, offered again
+ *             until the mint says it was redeemed) or reverted (credited
+ *             back);
+ *   recover   finishes what a dead process left: operations at the mint,
+ *             receipts not credited, withdrawals neither done nor reverted.
+ *             It runs at start-up (without the mint), from cron, and inline
+ *             when the same token or refund is presented again.
+ *
+ * No FastCGI here: callers pass what a request borrows (db, upstream handle,
+ * request id) and map the outcome to their answer. */
+#ifndef ROUTSTR_FUNDS_H
+#define ROUTSTR_FUNDS_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "cashu/mint.h"
+#include "ledger.h"
+
+struct db;
+struct upstream;
+
+/* What one call borrows. up may be NULL for funds_recover(offline). */
+struct funds_ctx {
+	struct db *db;
+	struct upstream *up;
+	const char *request_id;		/* may be NULL */
+};
+
+enum funds_status {
+	FUNDS_OK,
+	FUNDS_MINT,		/* the mint or the token said no: see .mint and .me */
+	FUNDS_SPENT,		/* the token's value was credited to another key, or before */
+	FUNDS_PENDING,		/* an operation on this token or key is still running: retry */
+	FUNDS_ZERO,		/* the token is worth nothing after the mint's fee */
+	FUNDS_BUSY,		/* the key has requests in flight */
+	FUNDS_NOTHING,		/* no balance to withdraw */
+	FUNDS_TOO_SMALL,	/* less than one unit of the refund mint */
+	FUNDS_INVALID,		/* a child key cannot withdraw */
+	FUNDS_INTERNAL,		/* the database failed (logged) */
+	FUNDS__MAX
+};
+
+/* The units a balance can be held in. */
+extern const char *const funds_units[];
+
+/* The msat value of amount in unit: -1 for a unit we do not hold balances
+ * in (only sat and msat) or an overflow. */
+int64_t funds_to_msat(uint64_t amount, const char *unit);
+
+struct funds_deposit {
+	int64_t msat;			/* credited to the beneficiary by this call */
+	bool created;			/* the beneficiary key was created */
+	bool again;			/* credited to this key before (same token again) */
+	enum mint_err mint;		/* FUNDS_MINT: why */
+	struct mint_error me;
+};
+
+/* Redeem token (refusing units other than sat/msat before any swap) and
+ * credit its value to key beneficiary, creating it with lim (may be NULL)
+ * and the token's mint and unit as its refund mint when it does not exist.
+ * A token redeemed before is not redeemed again: its receipt's own
+ * beneficiary is credited if it was not yet (recovery), and the result says
+ * OK with again (this key had it) or SPENT (another key had it). Borrows
+ * everything. */
+enum funds_status funds_deposit(const struct funds_ctx *fc, const char *token,
+    const char *beneficiary, const char *source, const struct ledger_limits *lim,
+    struct funds_deposit *out);
+
+struct funds_withdrawal {
+	char *token;			/* new string, caller frees */
+	int64_t msat;
+	char unit[16];
+	bool again;			/* a token made earlier, not yet redeemed, offered again */
+	enum mint_err mint;		/* FUNDS_MINT: why */
+	struct mint_error me;
+};
+
+/* Make everything key (a billing key) can withdraw into a token of its
+ * refund mint and unit (else the primary mint's), persisted before it is
+ * returned; when there is nothing new, offer again the newest token of this
+ * source the holder has not redeemed. Finishes the key's abandoned
+ * withdrawals first. FUNDS_PENDING while another one of the key's is still
+ * running or its mint operation is unresolved; FUNDS_MINT when the mint
+ * failed (the balance stays on the key). */
+enum funds_status funds_withdraw(const struct funds_ctx *fc, const struct ledger_key *key,
+    const char *source, struct funds_withdrawal *out);
+
+struct funds_recover_stats {
+	int ops_done, ops_failed, ops_left;	/* mint operations */
+	int credited;				/* receipts credited */
+	int withdrawals_done, withdrawals_reverted, withdrawals_left;
+};
+
+/* Finish what dead processes left (see the top). offline: do not contact
+ * mints (start-up): only receipts already stored are credited and only
+ * withdrawals with no open mint operation are finished. 0 when nothing is
+ * left open, else -1 (the counts say what). */
+int funds_recover(const struct funds_ctx *fc, bool offline, struct funds_recover_stats *st);
+
+const char *funds_status_name(enum funds_status s);
+
+#endif
