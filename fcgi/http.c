@@ -322,40 +322,54 @@ resp_header(struct req *r, const char *name, const char *value)
 {
 	if (r->headers_sent || strpbrk(name, "\r\n:") || strpbrk(value, "\r\n"))
 		return -1;
+	/* Every answer is dynamic and may carry a key or a token: send_headers
+	 * says no-store, and nobody (an upstream's header included) overrides it. */
+	if (str_ieq(name, "Cache-Control"))
+		return 0;
 	buf_printf(&r->out_headers, "%s: %s\r\n", name, value);
 	return 0;
 }
 
+/* The CORS headers of every answer, added before the headers go out. An
+ * origin listed in CORS_ORIGINS is echoed, with Vary and credentials; "*"
+ * lets any origin read without credentials (browsers refuse the pair, and
+ * echoing any origin with credentials would hand keys to every site). */
 static void
 cors_headers(struct req *r)
 {
 	const char *origin = req_header(r, "origin");
 	size_t n, i;
 	const char *const *allowed = conf_list(conf_get(), CONF_CORS_ORIGINS, &n);
-	bool star = false, listed = false;
+	bool star = false, listed = false, specific = false;
 
-	if (origin == NULL)
-		return;
 	for (i = 0; i < n; i++) {
-		if (strcmp(allowed[i], "*") == 0)
+		if (strcmp(allowed[i], "*") == 0) {
 			star = true;
-		else if (strcmp(allowed[i], origin) == 0)
+			continue;
+		}
+		specific = true;
+		if (origin && strcmp(allowed[i], origin) == 0)
 			listed = true;
 	}
-	if (!star && !listed)
-		return;
-	if (star && req_header(r, "cookie") == NULL) {
-		resp_header(r, "Access-Control-Allow-Origin", "*");
-	} else {
-		resp_header(r, "Access-Control-Allow-Origin", origin);
+	/* With named origins the answer depends on Origin, even without one. */
+	if (specific)
 		resp_header(r, "Vary", "Origin");
+	if (origin == NULL || (!star && !listed))
+		return;
+	if (listed) {
+		resp_header(r, "Access-Control-Allow-Origin", origin);
+		resp_header(r, "Access-Control-Allow-Credentials", "true");
+	} else {
+		resp_header(r, "Access-Control-Allow-Origin", "*");
 	}
-	resp_header(r, "Access-Control-Allow-Credentials", "true");
 	resp_header(r, "Access-Control-Expose-Headers",
 	    "x-routstr-request-id, x-cashu, x-routstr-cost-msats, x-routstr-cost-usd, "
 	    "x-routstr-input-cost-msats, x-routstr-output-cost-msats");
 }
 
+/* Send the status line and headers once, before the first body byte. The
+ * headers every answer carries are added here, while resp_header still
+ * takes them. Returns 0, or -1 when the client has gone. */
 static int
 send_headers(struct req *r)
 {
@@ -363,12 +377,12 @@ send_headers(struct req *r)
 
 	if (r->headers_sent)
 		return r->client_gone ? -1 : 0;
-	r->headers_sent = true;
 	if (r->status == 0)
 		r->status = 200;
 	cors_headers(r);
-	if (FCGX_FPrintF(f->out, "Status: %d %s\r\nx-routstr-request-id: %s\r\n", r->status,
-	    status_text(r->status), r->id) < 0 ||
+	r->headers_sent = true;
+	if (FCGX_FPrintF(f->out, "Status: %d %s\r\nx-routstr-request-id: %s\r\n"
+	    "Cache-Control: no-store\r\n", r->status, status_text(r->status), r->id) < 0 ||
 	    (r->out_headers.len && FCGX_PutStr(r->out_headers.data, (int)r->out_headers.len,
 	    f->out) < 0) ||
 	    FCGX_PutStr("\r\n", 2, f->out) < 0) {

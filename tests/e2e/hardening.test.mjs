@@ -6,7 +6,9 @@
 //   - a header value with a control character is refused with 400 before any
 //     handler runs, and nothing reaches the upstream;
 //   - control characters from the request land escaped in the log line;
-//   - every header is kept up to MAX_HEADER_BYTES, not only the first 200.
+//   - CORS headers on every answer (plain, error, streamed) and preflight;
+//   - every header is kept up to MAX_HEADER_BYTES, not only the first 200;
+//   - every answer carries Cache-Control: no-store.
 
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
@@ -15,10 +17,15 @@ import net from 'node:net';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import {
-	UPSTREAM_API_KEY, fundedKey, prerequisites, rawRequest, startStack,
+	UPSTREAM_API_KEY, assertEnvelope, fundedKey, getJson, postJson, prerequisites,
+	rawRequest, startStack, streamChat,
 } from './lib/harness.mjs';
 import { fcgiBinary, freePort } from './lib/servers.mjs';
 
+const APP_ORIGIN = 'https://app.example';
+const OTHER_ORIGIN = 'https://elsewhere.example';
+const EXPOSED = ['x-cashu', 'x-routstr-request-id', 'x-routstr-cost-msats', 'x-routstr-cost-usd',
+	'x-routstr-input-cost-msats', 'x-routstr-output-cost-msats'];
 const WWW_UID = 33;
 const WWW_GID = 33;
 
@@ -174,14 +181,27 @@ function cgiParams(method, uri, extra = []) {
 	];
 }
 
+function assertExposed(headers, what) {
+	const got = (headers.get('access-control-expose-headers') || '').split(',')
+		.map((s) => s.trim().toLowerCase());
+	for (const name of EXPOSED)
+		assert.ok(got.includes(name), `${what}: ${name} exposed (got ${got})`);
+}
+
+// A response header that must appear exactly once in a raw HTTP head.
+function countHeader(head, name) {
+	return head.split('\r\n').filter((l) => l.toLowerCase().startsWith(`${name}:`)).length;
+}
+
 const pre = prerequisites(['lighttpd']);
 describe('hardening under lighttpd', { skip: pre.skip }, () => {
 	let h;
 	let d;
 	let key;
+	const auth = () => ({ authorization: `Bearer ${key}` });
 
 	before(async () => {
-		h = await startStack('lighttpd');
+		h = await startStack('lighttpd', { conf: { CORS_ORIGINS: `${APP_ORIGIN}, *` } });
 		key = await fundedKey(h, 5000);
 		d = await startTcpDaemon(h);
 	});
@@ -260,7 +280,72 @@ describe('hardening under lighttpd', { skip: pre.skip }, () => {
 		assert.ok(lines[1].includes(`path=/v1/\\x0a${marker}\\x7f status=404`), lines[1]);
 	});
 
-	// ---- 10: all headers kept
+	// ---- 9: CORS
+
+	it('CORS: a listed origin is echoed with Vary and credentials', async () => {
+		const r = await getJson(`${h.baseUrl}/v1/info`, { origin: APP_ORIGIN });
+		assert.equal(r.status, 200, r.text);
+		assert.equal(r.headers.get('access-control-allow-origin'), APP_ORIGIN);
+		assert.match(r.headers.get('vary') || '', /\bOrigin\b/i);
+		assert.equal(r.headers.get('access-control-allow-credentials'), 'true');
+		assertExposed(r.headers, 'listed origin');
+	});
+
+	it('CORS: any other origin gets "*" and never credentials', async () => {
+		const r = await getJson(`${h.baseUrl}/v1/info`, { origin: OTHER_ORIGIN, cookie: 'a=b' });
+		assert.equal(r.status, 200, r.text);
+		assert.equal(r.headers.get('access-control-allow-origin'), '*');
+		assert.equal(r.headers.get('access-control-allow-credentials'), null);
+		assertExposed(r.headers, 'other origin');
+	});
+
+	it('CORS: on an error answer', async () => {
+		const r = await postJson(`${h.baseUrl}/v1/chat/completions`, chatBody(),
+			{ origin: APP_ORIGIN, authorization: 'Bearer sk-not-a-key-0123456789' });
+		assertEnvelope(r, 401);
+		assert.equal(r.headers.get('access-control-allow-origin'), APP_ORIGIN);
+		assertExposed(r.headers, 'error');
+		const nf = await getJson(`${h.baseUrl}/no/such/path`, { origin: OTHER_ORIGIN });
+		assertEnvelope(nf, 404);
+		assert.equal(nf.headers.get('access-control-allow-origin'), '*');
+	});
+
+	it('CORS: on a streamed chat answer', async () => {
+		const r = await streamChat(`${h.baseUrl}/v1/chat/completions`, chatBody({ stream: true }),
+			{ ...auth(), origin: APP_ORIGIN, 'x-mock-tokens': '3' });
+		assert.equal(r.status, 200, r.text.slice(0, 300));
+		assert.equal(r.events.at(-1).data, '[DONE]');
+		assert.equal(r.headers.get('access-control-allow-origin'), APP_ORIGIN);
+		assert.equal(r.headers.get('access-control-allow-credentials'), 'true');
+		assertExposed(r.headers, 'stream');
+	});
+
+	it('CORS: a preflight is answered with the allowed origin, methods and headers', async () => {
+		const r = await fetch(`${h.baseUrl}/v1/chat/completions`, {
+			method: 'OPTIONS',
+			headers: {
+				origin: APP_ORIGIN,
+				'access-control-request-method': 'POST',
+				'access-control-request-headers': 'authorization, content-type, x-cashu',
+			},
+			signal: AbortSignal.timeout(5000),
+		});
+		assert.equal(r.status, 200, await r.text());
+		assert.equal(r.headers.get('access-control-allow-origin'), APP_ORIGIN);
+		assert.equal(r.headers.get('access-control-allow-credentials'), 'true');
+		assert.match(r.headers.get('access-control-allow-methods') || '', /\bPOST\b/);
+		assert.match(r.headers.get('access-control-allow-headers') || '', /authorization/);
+		const o = await fetch(`${h.baseUrl}/v1/chat/completions`, {
+			method: 'OPTIONS',
+			headers: { origin: OTHER_ORIGIN, 'access-control-request-method': 'POST' },
+			signal: AbortSignal.timeout(5000),
+		});
+		assert.equal(o.status, 200);
+		assert.equal(o.headers.get('access-control-allow-origin'), '*');
+		assert.equal(o.headers.get('access-control-allow-credentials'), null);
+	});
+
+	// ---- 10: all headers kept; no-store
 
 	it('250 headers before Authorization: the key is still seen', async () => {
 		let head = 'GET /v1/balance/info HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n';
@@ -278,5 +363,26 @@ describe('hardening under lighttpd', { skip: pre.skip }, () => {
 			head += `X-Filler-${i}: ${'v'.repeat(100)}\r\n`;
 		const r = await rawRequest(h.port, `${head}\r\n`);
 		assert.equal(r.status, 431, r.raw.slice(0, 400));
+	});
+
+	it('every answer says Cache-Control: no-store, once', async () => {
+		for (const [what, req] of [
+			['/v1/info', 'GET /v1/info'],
+			['an error', 'GET /no/such/path'],
+			['/v1/balance/info', 'GET /v1/balance/info'],
+		]) {
+			const r = await rawRequest(h.port, `${req} HTTP/1.1\r\nHost: 127.0.0.1\r\n` +
+				`Authorization: Bearer ${key}\r\nConnection: close\r\n\r\n`);
+			assert.ok(r.status, `${what}: answered`);
+			assert.match(r.head, /\r\nCache-Control: no-store\r\n/i, `${what}: ${r.head}`);
+			assert.equal(countHeader(r.head, 'cache-control'), 1, `${what}: ${r.head}`);
+		}
+		const s = await streamChat(`${h.baseUrl}/v1/chat/completions`, chatBody({ stream: true }),
+			{ ...auth(), 'x-mock-tokens': '2' });
+		assert.equal(s.status, 200);
+		assert.equal(s.headers.get('cache-control'), 'no-store', 'streamed answer');
+		const c = await postJson(`${h.baseUrl}/v1/chat/completions`, chatBody(), auth());
+		assert.equal(c.status, 200, c.text);
+		assert.equal(c.headers.get('cache-control'), 'no-store', 'buffered chat answer');
 	});
 });
