@@ -16,8 +16,12 @@
 #include "server.h"
 #include "util.h"
 
-#define HEADERS_MAX 200
 #define READ_CHUNK 65536
+
+/* Why parse_params refused a request before routing. */
+enum door {
+	DOOR_OK, DOOR_BAD_PATH, DOOR_BAD_HEADER, DOOR_BAD_LENGTH, DOOR_HEADERS_TOO_LARGE,
+};
 
 static const char *const method_names[HTTP_METHOD__MAX] = {
 	[HTTP_GET] = "GET", [HTTP_HEAD] = "HEAD", [HTTP_POST] = "POST", [HTTP_PUT] = "PUT",
@@ -161,28 +165,49 @@ header_name(const char *env, size_t n)
 	return s;
 }
 
-static void
-add_header(struct req *r, char *name, const char *value)
+/* True when s holds a control character a header must not carry: C0 other
+ * than TAB, and DEL. CR and LF would end the line when the header is passed
+ * on (to the upstream, into a log). A NUL never gets here: libfcgi hands
+ * params over as C strings, so one ends the value where it stands. */
+static bool
+has_ctl(const char *s, size_t n)
 {
-	if (r->nheaders >= HEADERS_MAX) {
-		r->header_bytes += strlen(name) + strlen(value);
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		unsigned char c = (unsigned char)s[i];
+
+		if ((c < 0x20 && c != '\t') || c == 0x7f)
+			return true;
+	}
+	return false;
+}
+
+/* Count one header and keep it (name is taken, value copied) while the
+ * total stays within max bytes; past it only the count grows, for the 431. */
+static void
+add_header(struct req *r, char *name, const char *value, size_t max)
+{
+	r->header_bytes += strlen(name) + strlen(value);
+	if (r->header_bytes > max) {
 		free(name);
 		return;
 	}
 	r->headers[r->nheaders].name = name;
 	r->headers[r->nheaders].value = xstrdup(value);
 	r->nheaders++;
-	r->header_bytes += strlen(name) + strlen(value);
 }
 
-/* Fill method, path, query and headers from the FastCGI params. Returns 0,
- * or an HTTP status to answer with. */
-static int
+/* Fill method, path, query and headers from the FastCGI params. Every header
+ * is kept up to MAX_HEADER_BYTES (r->headers has a slot per param, so no
+ * count limit can drop one). Returns DOOR_OK or why the request is refused. */
+static enum door
 parse_params(struct req *r, char **envp)
 {
 	const char *uri, *method, *cl;
 	char **e;
-	size_t plen;
+	size_t plen, nenv = 0, max = (size_t)conf_int(conf_get(), CONF_MAX_HEADER_BYTES);
+	bool bad = false;
 
 	method = FCGX_GetParam("REQUEST_METHOD", envp);
 	r->method_str = method ? method : "GET";
@@ -191,18 +216,24 @@ parse_params(struct req *r, char **envp)
 	if (r->remote_addr == NULL)
 		r->remote_addr = "";
 
-	r->headers = xcalloc(HEADERS_MAX, sizeof(*r->headers));
+	for (e = envp; *e; e++)
+		nenv++;
+	r->headers = xcalloc(nenv + 1, sizeof(*r->headers));
 	for (e = envp; *e; e++) {
 		const char *eq = strchr(*e, '=');
+		bool hdr = strncmp(*e, "HTTP_", 5) == 0 || strncmp(*e, "CONTENT_TYPE=", 13) == 0 ||
+		    strncmp(*e, "CONTENT_LENGTH=", 15) == 0;
 
 		if (eq == NULL)
 			continue;
-		if (strncmp(*e, "HTTP_", 5) == 0 && eq > *e + 5)
-			add_header(r, header_name(*e + 5, (size_t)(eq - *e - 5)), eq + 1);
+		if (hdr && has_ctl(*e, strlen(*e)))
+			bad = true;
+		else if (strncmp(*e, "HTTP_", 5) == 0 && eq > *e + 5)
+			add_header(r, header_name(*e + 5, (size_t)(eq - *e - 5)), eq + 1, max);
 		else if (strncmp(*e, "CONTENT_TYPE=", 13) == 0 && eq[1])
-			add_header(r, xstrdup("content-type"), eq + 1);
+			add_header(r, xstrdup("content-type"), eq + 1, max);
 		else if (strncmp(*e, "CONTENT_LENGTH=", 15) == 0 && eq[1])
-			add_header(r, xstrdup("content-length"), eq + 1);
+			add_header(r, xstrdup("content-length"), eq + 1, max);
 	}
 
 	/* The original path: REQUEST_URI where the server gives it (lighttpd,
@@ -226,15 +257,16 @@ parse_params(struct req *r, char **envp)
 	}
 	if (r->path == NULL) {
 		r->path = xstrdup("/");
-		return 400;
+		return DOOR_BAD_PATH;
 	}
 	if (r->path[0] == '\0') {
 		free((char *)r->path);
 		r->path = xstrdup("/");
 	}
-
-	if (r->header_bytes > (size_t)conf_int(conf_get(), CONF_MAX_HEADER_BYTES))
-		return 431;
+	if (bad)
+		return DOOR_BAD_HEADER;
+	if (r->header_bytes > max)
+		return DOOR_HEADERS_TOO_LARGE;
 
 	r->content_length = -1;
 	cl = FCGX_GetParam("CONTENT_LENGTH", envp);
@@ -242,10 +274,10 @@ parse_params(struct req *r, char **envp)
 		uint64_t v;
 
 		if (parse_u64(cl, INT64_MAX, &v) < 0)
-			return 400;
+			return DOOR_BAD_LENGTH;
 		r->content_length = (int64_t)v;
 	}
-	return 0;
+	return DOOR_OK;
 }
 
 /* Read the body up to limit bytes. Returns 0, 413 when it is larger (the
@@ -290,40 +322,54 @@ resp_header(struct req *r, const char *name, const char *value)
 {
 	if (r->headers_sent || strpbrk(name, "\r\n:") || strpbrk(value, "\r\n"))
 		return -1;
+	/* Every answer is dynamic and may carry a key or a token: send_headers
+	 * says no-store, and nobody (an upstream's header included) overrides it. */
+	if (str_ieq(name, "Cache-Control"))
+		return 0;
 	buf_printf(&r->out_headers, "%s: %s\r\n", name, value);
 	return 0;
 }
 
+/* The CORS headers of every answer, added before the headers go out. An
+ * origin listed in CORS_ORIGINS is echoed, with Vary and credentials; "*"
+ * lets any origin read without credentials (browsers refuse the pair, and
+ * echoing any origin with credentials would hand keys to every site). */
 static void
 cors_headers(struct req *r)
 {
 	const char *origin = req_header(r, "origin");
 	size_t n, i;
 	const char *const *allowed = conf_list(conf_get(), CONF_CORS_ORIGINS, &n);
-	bool star = false, listed = false;
+	bool star = false, listed = false, specific = false;
 
-	if (origin == NULL)
-		return;
 	for (i = 0; i < n; i++) {
-		if (strcmp(allowed[i], "*") == 0)
+		if (strcmp(allowed[i], "*") == 0) {
 			star = true;
-		else if (strcmp(allowed[i], origin) == 0)
+			continue;
+		}
+		specific = true;
+		if (origin && strcmp(allowed[i], origin) == 0)
 			listed = true;
 	}
-	if (!star && !listed)
-		return;
-	if (star && req_header(r, "cookie") == NULL) {
-		resp_header(r, "Access-Control-Allow-Origin", "*");
-	} else {
-		resp_header(r, "Access-Control-Allow-Origin", origin);
+	/* With named origins the answer depends on Origin, even without one. */
+	if (specific)
 		resp_header(r, "Vary", "Origin");
+	if (origin == NULL || (!star && !listed))
+		return;
+	if (listed) {
+		resp_header(r, "Access-Control-Allow-Origin", origin);
+		resp_header(r, "Access-Control-Allow-Credentials", "true");
+	} else {
+		resp_header(r, "Access-Control-Allow-Origin", "*");
 	}
-	resp_header(r, "Access-Control-Allow-Credentials", "true");
 	resp_header(r, "Access-Control-Expose-Headers",
 	    "x-routstr-request-id, x-cashu, x-routstr-cost-msats, x-routstr-cost-usd, "
 	    "x-routstr-input-cost-msats, x-routstr-output-cost-msats");
 }
 
+/* Send the status line and headers once, before the first body byte. The
+ * headers every answer carries are added here, while resp_header still
+ * takes them. Returns 0, or -1 when the client has gone. */
 static int
 send_headers(struct req *r)
 {
@@ -331,12 +377,12 @@ send_headers(struct req *r)
 
 	if (r->headers_sent)
 		return r->client_gone ? -1 : 0;
-	r->headers_sent = true;
 	if (r->status == 0)
 		r->status = 200;
 	cors_headers(r);
-	if (FCGX_FPrintF(f->out, "Status: %d %s\r\nx-routstr-request-id: %s\r\n", r->status,
-	    status_text(r->status), r->id) < 0 ||
+	r->headers_sent = true;
+	if (FCGX_FPrintF(f->out, "Status: %d %s\r\nx-routstr-request-id: %s\r\n"
+	    "Cache-Control: no-store\r\n", r->status, status_text(r->status), r->id) < 0 ||
 	    (r->out_headers.len && FCGX_PutStr(r->out_headers.data, (int)r->out_headers.len,
 	    f->out) < 0) ||
 	    FCGX_PutStr("\r\n", 2, f->out) < 0) {
@@ -506,14 +552,22 @@ http_serve(struct worker *w)
 	buf_init(&r.out_headers, 64 * 1024);
 	uuid4(r.id);
 
-	status = parse_params(&r, f->envp);
-	if (status == 431) {
+	switch (parse_params(&r, f->envp)) {
+	case DOOR_OK:
+		break;
+	case DOOR_HEADERS_TOO_LARGE:
 		resp_error(&r, 431, "invalid_request_error", "headers_too_large",
 		    "Request headers total %zu bytes; the limit is %lld", r.header_bytes,
 		    (long long)conf_int(c, CONF_MAX_HEADER_BYTES));
 		goto done;
-	}
-	if (status != 0) {
+	case DOOR_BAD_HEADER:
+		/* Refused before any handler: a CR or LF passed on would let the
+		 * client write its own lines into the upstream request. */
+		resp_error(&r, 400, "invalid_request_error", "invalid_header",
+		    "A request header contains a control character");
+		goto done;
+	case DOOR_BAD_PATH:
+	case DOOR_BAD_LENGTH:
 		resp_error(&r, 400, "invalid_request_error", "bad_request",
 		    "Malformed request path or Content-Length");
 		goto done;

@@ -61,7 +61,9 @@ const char *req_header(const struct req *r, const char *name);
 char *req_query(const struct req *r, const char *name);
 
 /* Set the status (default 200) and add response headers before the first
- * write. Header values with CR or LF are refused (returns -1). */
+ * write. Header values with CR or LF are refused (returns -1). Every answer
+ * gets Cache-Control: no-store and the CORS headers when its headers go
+ * out; a Cache-Control given here is ignored (returns 0). */
 void resp_status(struct req *r, int status);
 int resp_header(struct req *r, const char *name, const char *value);
 

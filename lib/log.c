@@ -189,16 +189,48 @@ log_redact(const char *in)
 	return buf_steal(&b, NULL);
 }
 
+/* ---- escaping ------------------------------------------------------- */
+
+char *
+log_escape(const char *in)
+{
+	static const char hex[] = "0123456789abcdef";
+	struct buf b;
+	const char *p;
+
+	buf_init(&b, (size_t)-1 / 2);
+	for (p = in; *p; p++) {
+		unsigned char c = (unsigned char)*p;
+
+		if (c < 0x20 || c == 0x7f || c == '\\') {
+			char esc[4] = { '\\', 'x', hex[c >> 4], hex[c & 0xf] };
+
+			buf_append(&b, esc, sizeof(esc));
+		} else {
+			buf_append(&b, p, 1);
+		}
+	}
+	if (b.data == NULL)
+		return xstrdup("");
+	return buf_steal(&b, NULL);
+}
+
 /* ---- writers -------------------------------------------------------- */
 
+/* Write one line: redacted first (the redactor reads the raw text, so an
+ * escape cannot split a secret out of its match), then escaped, so a field
+ * never breaks the line or reaches a terminal as a control sequence. */
 static void
 emit(enum log_level lvl, const char *text)
 {
 	char stamp[32];
 	struct timespec ts;
 	struct tm tm;
-	char *clean = log_redact(text);
+	char *redacted = log_redact(text);
+	char *clean = log_escape(redacted);
 	struct buf line;
+
+	free(redacted);
 
 	clock_gettime(CLOCK_REALTIME, &ts);
 	gmtime_r(&ts.tv_sec, &tm);

@@ -32,4 +32,9 @@ void log_request(const char *rid, const char *method, const char *path, int stat
  * The caller frees the result. */
 char *log_redact(const char *in);
 
+/* Copy in to a fresh string with every control character (C0 and DEL) and
+ * the backslash written as \xNN, so one event stays one line whatever a
+ * client put in its path or headers. The caller frees the result. */
+char *log_escape(const char *in);
+
 #endif

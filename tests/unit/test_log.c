@@ -1,4 +1,5 @@
-/* Check suite for lib/log's redactor: secrets never reach a log line. */
+/* Check suite for lib/log's redactor and escaper: secrets never reach a log
+ * line, and client bytes never break one. */
 #include "config.h"
 
 #include <check.h>
@@ -56,6 +57,25 @@ START_TEST(nsec_and_pairs)
 }
 END_TEST
 
+static void
+escaped(const char *in, const char *want)
+{
+	char *got = log_escape(in);
+
+	ck_assert_msg(strcmp(got, want) == 0, "escape(%s) = %s, want %s", in, got, want);
+	free(got);
+}
+
+START_TEST(control_chars)
+{
+	escaped("path=/v1/\nrequest id=forged", "path=/v1/\\x0arequest id=forged");
+	escaped("a\r\tb\x1b[31m\x7f", "a\\x0d\\x09b\\x1b[31m\\x7f");
+	escaped("back\\slash", "back\\x5cslash");
+	escaped("plain ascii and caf\xc3\xa9", "plain ascii and caf\xc3\xa9");
+	escaped("", "");
+}
+END_TEST
+
 int
 main(void)
 {
@@ -67,6 +87,7 @@ main(void)
 	tcase_add_test(tc, bearer_and_keys);
 	tcase_add_test(tc, cashu_tokens);
 	tcase_add_test(tc, nsec_and_pairs);
+	tcase_add_test(tc, control_chars);
 	suite_add_tcase(s, tc);
 	sr = srunner_create(s);
 	srunner_run_all(sr, CK_NORMAL);
