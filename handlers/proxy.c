@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <unistd.h>
 
 #include "auth.h"
@@ -37,13 +38,24 @@
 #define PROGRESS_EVERY_US (5 * 1000000)	/* how often a stream records its cost so far */
 #define KEPT_HEADERS_MAX 16		/* upstream headers kept for a buffered answer */
 
-/* Request headers never forwarded: ours, hop-by-hop, and the client's
- * credentials (the provider key replaces them). */
-static const char *const dropped_headers[] = {
-	"host", "content-length", "authorization", "x-cashu", "refund-lnurl",
-	"key-expiry-time", "connection", "keep-alive", "proxy-authorization",
-	"proxy-authenticate", "proxy-connection", "te", "trailer", "transfer-encoding",
-	"upgrade", "expect", "accept-encoding", "cookie", "x-forwarded-host",
+/* Request headers the upstream gets from the client: content negotiation
+ * and the documented request headers that select a provider's API version
+ * or beta features. Nothing else goes: no client credential (OpenAI-
+ * Organization, X-Api-Key, cookies; the operator's key is the only one), no
+ * proxy chain (Forwarded, X-Forwarded-For), no SDK telemetry (X-Stainless-*,
+ * User-Agent: it names the client's machine and adds nothing a provider
+ * needs). UPSTREAM_FORWARD_HEADERS adds names; Content-Type is always ours. */
+static const char *const forwarded_headers[] = {
+	"accept", "openai-beta", "anthropic-version", "anthropic-beta",
+};
+
+/* Never forwarded, whatever UPSTREAM_FORWARD_HEADERS says: credentials,
+ * ours, hop-by-hop, and what libcurl or we set. */
+static const char *const never_forwarded[] = {
+	"host", "content-length", "content-type", "authorization", "x-cashu",
+	"refund-lnurl", "key-expiry-time", "connection", "keep-alive",
+	"proxy-authorization", "proxy-authenticate", "proxy-connection", "te", "trailer",
+	"transfer-encoding", "upgrade", "expect", "accept-encoding", "cookie",
 };
 
 /* Response headers from the upstream that we pass on. */
@@ -108,20 +120,42 @@ in_list(const char *name, const char *const *list, size_t n)
 	return false;
 }
 
-/* "Name: value" lines for the upstream; the caller frees with free_lines. */
+/* Whether the operator's UPSTREAM_FORWARD_HEADERS names header name (lower
+ * case): an item matches it whole, or, ending in '*', as a prefix. */
+static bool
+operator_forwards(const char *name)
+{
+	size_t i, n, len;
+	const char *const *items = conf_list(conf_get(), CONF_UPSTREAM_FORWARD_HEADERS, &n);
+
+	for (i = 0; i < n; i++) {
+		len = strlen(items[i]);
+		if (len > 0 && items[i][len - 1] == '*' ?
+		    strncasecmp(name, items[i], len - 1) == 0 : strcasecmp(name, items[i]) == 0)
+			return true;
+	}
+	return false;
+}
+
+/* "Name: value" lines for the upstream (the allowed client headers and our
+ * Content-Type: the body is JSON, we parsed it); the caller frees with
+ * free_lines. Header names in r are lower case. */
 static char **
 forward_headers(const struct req *r)
 {
-	char **out = xcalloc(r->nheaders + 1, sizeof(char *));
+	char **out = xcalloc(r->nheaders + 2, sizeof(char *));
 	size_t i, n = 0;
 
+	out[n++] = xstrdup("Content-Type: application/json");
 	for (i = 0; i < r->nheaders; i++) {
 		const char *name = r->headers[i].name;
 
-		if (in_list(name, dropped_headers, ARRAY_SIZE(dropped_headers)) ||
+		if (in_list(name, never_forwarded, ARRAY_SIZE(never_forwarded)) ||
 		    strncmp(name, "x-routstr-", 10) == 0)
 			continue;
-		out[n++] = xasprintf("%s: %s", name, r->headers[i].value);
+		if (in_list(name, forwarded_headers, ARRAY_SIZE(forwarded_headers)) ||
+		    operator_forwards(name))
+			out[n++] = xasprintf("%s: %s", name, r->headers[i].value);
 	}
 	out[n] = NULL;
 	return out;
