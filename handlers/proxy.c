@@ -279,6 +279,17 @@ finish(struct relay *rl, bool charge)
 	b->balance_after = sr.balance_after;
 	req_log_extra(rl->r, "cost_msat=%lld charged=%lld", (long long)b->cost.total_msat,
 	    (long long)sr.charged);
+	if (sr.charged < b->cost.total_msat) {
+		/* The key could not cover an overrun and the rest was forgiven:
+		 * the headers and usage.cost say what was taken. The USD figure
+		 * was of the whole cost, so it is left out. */
+		req_log_extra(rl->r, "forgiven=%lld", (long long)sr.forgiven);
+		b->cost.total_msat = sr.charged;
+		if (b->cost.output_msat > sr.charged)
+			b->cost.output_msat = sr.charged;
+		b->cost.input_msat = sr.charged - b->cost.output_msat;
+		b->cost.usd_fusd = 0;
+	}
 	make_change(rl->r, b);
 }
 
