@@ -662,17 +662,21 @@ relay_completion(struct relay *rl, const struct upstream_result *res)
 
 /* ---- the handler ---------------------------------------------------- */
 
-/* The body sent upstream: the model renamed to the upstream's id, and for
- * streams stream_options.include_usage set so the usage can be read. Returns
- * a new string the caller frees, or NULL to send the client's bytes. */
+/* The body sent upstream: the model named by the catalogue's upstream id of
+ * the model the request was priced by (never the client's spelling: case, a
+ * date suffix, an alias), and for streams stream_options.include_usage set so
+ * the usage can be read. Returns a new string the caller frees, or NULL to
+ * send the client's bytes. */
 static char *
 rewrite_body(struct json_object *body, struct relay *rl, const struct catalog_model *m,
     size_t *len)
 {
-	struct json_object *so, *iu;
+	struct json_object *so, *iu, *mv = json_get(body, "model");
 	bool changed = false;
 
-	if (m && strcmp(m->upstream_id, json_get_str(body, "model")) != 0) {
+	if (m && (mv == NULL || !json_object_is_type(mv, json_type_string) ||
+	    (size_t)json_object_get_string_len(mv) != strlen(m->upstream_id) ||
+	    memcmp(json_object_get_string(mv), m->upstream_id, strlen(m->upstream_id)) != 0)) {
 		json_object_object_add(body, "model", json_object_new_string(m->upstream_id));
 		changed = true;
 	}
@@ -712,6 +716,11 @@ check_request(struct req *r, struct json_object **bodyp, struct bill *b)
 	if (!json_object_is_type(body, json_type_object)) {
 		resp_error(r, 400, "invalid_request_error", "invalid_json",
 		    "Request body must be a JSON object");
+		return -1;
+	}
+	if (json_text_has_nul(r->body, r->body_len)) {
+		resp_error(r, 400, "invalid_request_error", "invalid_json",
+		    "Request body has a NUL character (\\u0000) in a string");
 		return -1;
 	}
 	v = json_get(body, "max_tokens");
