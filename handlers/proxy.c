@@ -699,11 +699,51 @@ rewrite_body(struct json_object *body, struct relay *rl, const struct catalog_mo
 	return xstrndup(s, *len);
 }
 
+/* The parameters that steer the relay and its worst case, with the type each
+ * must have (null counts as absent): a wrong one is refused at the door, not
+ * guessed at by us and differently by the upstream. */
+static const struct typed_param {
+	const char *name;
+	enum json_type type;
+	const char *code;
+	const char *what;
+} typed_params[] = {
+	{ "stream", json_type_boolean, "invalid_stream", "a boolean" },
+	{ "stream_options", json_type_object, "invalid_stream_options", "an object" },
+	{ "max_tokens", json_type_int, "invalid_max_tokens", "an integer >= 0" },
+	{ "max_completion_tokens", json_type_int, "invalid_max_completion_tokens",
+	    "an integer >= 0" },
+};
+
+/* Check the typed parameters of body (borrowed). Returns 0 or -1 after
+ * answering 400. */
+static int
+check_params(struct req *r, struct json_object *body)
+{
+	const struct typed_param *tp;
+	struct json_object *v;
+	size_t i;
+
+	for (i = 0; i < ARRAY_SIZE(typed_params); i++) {
+		tp = &typed_params[i];
+		v = json_get(body, tp->name);
+		if (v == NULL || json_object_is_type(v, json_type_null))
+			continue;
+		if (!json_object_is_type(v, tp->type) ||
+		    (tp->type == json_type_int && json_object_get_int64(v) < 0)) {
+			resp_error(r, 400, "invalid_request_error", tp->code, "%s must be %s",
+			    tp->name, tp->what);
+			return -1;
+		}
+	}
+	return 0;
+}
+
 /* Parse and check the body; find the model. Returns 0 or -1 after answering. */
 static int
 check_request(struct req *r, struct json_object **bodyp, struct bill *b)
 {
-	struct json_object *body, *v;
+	struct json_object *body;
 	const char *why = NULL, *model;
 
 	body = json_parse_strict(r->body ? r->body : "", r->body_len, &why);
@@ -723,12 +763,8 @@ check_request(struct req *r, struct json_object **bodyp, struct bill *b)
 		    "Request body has a NUL character (\\u0000) in a string");
 		return -1;
 	}
-	v = json_get(body, "max_tokens");
-	if (v && !json_object_is_type(v, json_type_int)) {
-		resp_error(r, 400, "invalid_request_error", "invalid_max_tokens",
-		    "max_tokens must be an integer");
+	if (check_params(r, body) < 0)
 		return -1;
-	}
 	model = json_get_str(body, "model");
 	b->cat = catalog_current(r->worker->db);
 	b->model = model && b->cat ? catalog_find(b->cat, model) : NULL;
@@ -765,9 +801,12 @@ price_request(struct req *r, struct json_object *body, struct bill *b)
 	pr.prompt_tokens = b->prompt_est;
 	pr.images = b->images;
 	pr.max_tokens = -1;
-	if (json_get_i64(body, "max_tokens", &mt) == 0 ||
-	    json_get_i64(body, "max_completion_tokens", &mt) == 0)
-		pr.max_tokens = mt >= 0 ? mt : 0;
+	/* Both may come; an upstream may honour either, so the larger bounds
+	 * the answer (check_params refused negative ones). */
+	if (json_get_i64(body, "max_tokens", &mt) == 0)
+		pr.max_tokens = mt;
+	if (json_get_i64(body, "max_completion_tokens", &mt) == 0 && mt > pr.max_tokens)
+		pr.max_tokens = mt;
 	e = pricing_max_cost(&b->pp, b->model->priced ? &b->model->price : NULL, &pr, &b->reserved);
 	if (e != RERR_OK) {
 		resp_error(r, 400, "invalid_request_error", "request_too_large",
