@@ -35,7 +35,7 @@
 
 #define SSE_EVENT_MAX (4u << 20)	/* one SSE event from the upstream */
 #define ERROR_BODY_MAX (1u << 20)	/* an upstream error body we relay */
-#define PROGRESS_EVERY_US (5 * 1000000)	/* how often a stream records its cost so far */
+#define PROGRESS_EVERY_US 1000000	/* how often a stream records its cost so far */
 #define KEPT_HEADERS_MAX 16		/* upstream headers kept for a buffered answer */
 
 /* Request headers the upstream gets from the client: content negotiation
@@ -95,7 +95,8 @@ struct relay {
 	int status;
 	int64_t last_write_us;
 	int64_t keepalive_us;
-	int64_t last_progress_us;
+	int64_t last_progress_us;	/* 0: no progress recorded yet */
+	int64_t progress_msat;	/* last cost recorded with ledger_progress */
 	struct sse framer;
 	struct buf data;	/* scratch: one event's data payload */
 	struct buf errbody;	/* a non-SSE answer to a streaming request */
@@ -175,9 +176,10 @@ free_lines(char **v)
 
 /* What the request costs by its upstream usage, or, without usage, by an
  * estimate from what was sent and received, capped by the reservation
- * (DESIGN.md 5: requests that produced tokens are never free). */
+ * (DESIGN.md 5: requests that produced tokens are never free). *estimatedp
+ * (may be NULL) says which. */
 static int64_t
-cost_of(struct relay *rl, struct pricing_cost *pc)
+cost_of(struct relay *rl, struct pricing_cost *pc, bool *estimatedp)
 {
 	struct bill *b = rl->bill;
 	struct pricing_usage u;
@@ -205,9 +207,33 @@ cost_of(struct relay *rl, struct pricing_cost *pc)
 			pc->input_msat = pc->total_msat;
 		pc->output_msat = pc->total_msat - pc->input_msat;
 	}
-	if (estimated)
-		req_log_extra(rl->r, "billed_by=estimate");
+	if (estimatedp)
+		*estimatedp = estimated;
 	return pc->total_msat;
+}
+
+/* Record the cost so far (ledger_progress), which the sweeper charges if this
+ * process dies before it settles: at the first delivered output, then at
+ * most once per PROGRESS_EVERY_US and only when it grew, so a fast stream
+ * does not write the database at every event. */
+static void
+record_progress(struct relay *rl)
+{
+	struct pricing_cost pc;
+	int64_t now = mono_usec(), cost;
+
+	if (rl->bill->res_id == 0 || rl->bill->settled)
+		return;
+	if (rl->last_progress_us != 0 && now - rl->last_progress_us < PROGRESS_EVERY_US)
+		return;
+	cost = cost_of(rl, &pc, NULL);
+	if (cost <= rl->progress_msat)
+		return;
+	/* A failed write (a busy database) is tried again a second later,
+	 * not at the next event. */
+	rl->last_progress_us = now;
+	if (ledger_progress(rl->r->worker->db, rl->bill->res_id, cost) == RERR_OK)
+		rl->progress_msat = cost;
 }
 
 /* X-Cashu: what the token's key still holds goes back as a change token,
@@ -235,6 +261,7 @@ finish(struct relay *rl, bool charge)
 	struct ledger_request_log log;
 	struct ledger_settle_result sr;
 	struct pricing_usage u;
+	bool estimated;
 	enum rerr e;
 
 	if (b->res_id == 0 || b->settled)
@@ -253,7 +280,9 @@ finish(struct relay *rl, bool charge)
 		make_change(rl->r, b);
 		return;
 	}
-	cost_of(rl, &b->cost);
+	cost_of(rl, &b->cost, &estimated);
+	if (estimated)
+		req_log_extra(rl->r, "billed_by=estimate");
 	usage_from_json(rl->usage, &u);
 	memset(&log, 0, sizeof(log));
 	log.request_id = rl->r->id;
@@ -402,6 +431,7 @@ on_event(void *ud, const char *ev, size_t len)
 	struct relay *rl = ud;
 	struct json_object *obj;
 	struct buf out;
+	int64_t n = 0;
 	int rc;
 
 	if (sse_event_is_comment(ev, len))
@@ -417,7 +447,8 @@ on_event(void *ud, const char *ev, size_t len)
 		struct json_object *usage = json_get(obj, "usage");
 		struct json_object *choices = json_get(obj, "choices");
 
-		rl->out_chars += usage_chunk_chars(obj);
+		n = usage_chunk_chars(obj);
+		rl->out_chars += n;
 		if (usage && json_object_is_type(usage, json_type_object)) {
 			keep_usage(rl, usage);
 			if (choices == NULL || !json_object_is_type(choices, json_type_array) ||
@@ -434,6 +465,8 @@ on_event(void *ud, const char *ev, size_t len)
 			rl->events++;
 			rc = emit_json(rl, obj);
 			json_object_put(obj);
+			if (n > 0)
+				record_progress(rl);
 			return rc;
 		}
 	}
@@ -444,6 +477,8 @@ on_event(void *ud, const char *ev, size_t len)
 	buf_append(&out, "\n\n", 2);
 	rc = emit(rl, out.data, out.len);
 	buf_free(&out);
+	if (n > 0)
+		record_progress(rl);
 	return rc;
 }
 
@@ -476,7 +511,7 @@ on_headers(void *ud, int status, const struct upstream_header *h, size_t nh)
 	resp_header(rl->r, "Cache-Control", "no-cache");
 	resp_header(rl->r, "X-Accel-Buffering", "no");
 	rl->started = true;
-	rl->last_write_us = rl->last_progress_us = mono_usec();
+	rl->last_write_us = mono_usec();
 	/* Headers go out now, before the first token, so the client sees the
 	 * stream open even through a long silent phase. */
 	return resp_flush(rl->r);
@@ -497,7 +532,7 @@ on_data(void *ud, const char *p, size_t n)
 }
 
 /* About once a second during the transfer: keep a silent stream open, and
- * now and then record the cost so far so that a crash is billed fairly. */
+ * record the cost so far (output that came between events and ticks). */
 static int
 on_tick(void *ud)
 {
@@ -507,12 +542,8 @@ on_tick(void *ud)
 
 	if (!rl->started)
 		return 0;
-	if (rl->bill->res_id && now - rl->last_progress_us >= PROGRESS_EVERY_US) {
-		struct pricing_cost pc;
-
-		rl->last_progress_us = now;
-		ledger_progress(rl->r->worker->db, rl->bill->res_id, cost_of(rl, &pc));
-	}
+	if (rl->out_chars > 0)
+		record_progress(rl);
 	if (rl->keepalive_us <= 0 || now - rl->last_write_us < rl->keepalive_us)
 		return 0;
 	return emit(rl, ka, sizeof(ka) - 1);
