@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <unistd.h>
 
 #include "auth.h"
@@ -34,16 +35,27 @@
 
 #define SSE_EVENT_MAX (4u << 20)	/* one SSE event from the upstream */
 #define ERROR_BODY_MAX (1u << 20)	/* an upstream error body we relay */
-#define PROGRESS_EVERY_US (5 * 1000000)	/* how often a stream records its cost so far */
+#define PROGRESS_EVERY_US 1000000	/* how often a stream records its cost so far */
 #define KEPT_HEADERS_MAX 16		/* upstream headers kept for a buffered answer */
 
-/* Request headers never forwarded: ours, hop-by-hop, and the client's
- * credentials (the provider key replaces them). */
-static const char *const dropped_headers[] = {
-	"host", "content-length", "authorization", "x-cashu", "refund-lnurl",
-	"key-expiry-time", "connection", "keep-alive", "proxy-authorization",
-	"proxy-authenticate", "proxy-connection", "te", "trailer", "transfer-encoding",
-	"upgrade", "expect", "accept-encoding", "cookie", "x-forwarded-host",
+/* Request headers the upstream gets from the client: content negotiation
+ * and the documented request headers that select a provider's API version
+ * or beta features. Nothing else goes: no client credential (OpenAI-
+ * Organization, X-Api-Key, cookies; the operator's key is the only one), no
+ * proxy chain (Forwarded, X-Forwarded-For), no SDK telemetry (X-Stainless-*,
+ * User-Agent: it names the client's machine and adds nothing a provider
+ * needs). UPSTREAM_FORWARD_HEADERS adds names; Content-Type is always ours. */
+static const char *const forwarded_headers[] = {
+	"accept", "openai-beta", "anthropic-version", "anthropic-beta",
+};
+
+/* Never forwarded, whatever UPSTREAM_FORWARD_HEADERS says: credentials,
+ * ours, hop-by-hop, and what libcurl or we set. */
+static const char *const never_forwarded[] = {
+	"host", "content-length", "content-type", "authorization", "x-cashu",
+	"refund-lnurl", "key-expiry-time", "connection", "keep-alive",
+	"proxy-authorization", "proxy-authenticate", "proxy-connection", "te", "trailer",
+	"transfer-encoding", "upgrade", "expect", "accept-encoding", "cookie",
 };
 
 /* Response headers from the upstream that we pass on. */
@@ -83,7 +95,8 @@ struct relay {
 	int status;
 	int64_t last_write_us;
 	int64_t keepalive_us;
-	int64_t last_progress_us;
+	int64_t last_progress_us;	/* 0: no progress recorded yet */
+	int64_t progress_msat;	/* last cost recorded with ledger_progress */
 	struct sse framer;
 	struct buf data;	/* scratch: one event's data payload */
 	struct buf errbody;	/* a non-SSE answer to a streaming request */
@@ -108,20 +121,42 @@ in_list(const char *name, const char *const *list, size_t n)
 	return false;
 }
 
-/* "Name: value" lines for the upstream; the caller frees with free_lines. */
+/* Whether the operator's UPSTREAM_FORWARD_HEADERS names header name (lower
+ * case): an item matches it whole, or, ending in '*', as a prefix. */
+static bool
+operator_forwards(const char *name)
+{
+	size_t i, n, len;
+	const char *const *items = conf_list(conf_get(), CONF_UPSTREAM_FORWARD_HEADERS, &n);
+
+	for (i = 0; i < n; i++) {
+		len = strlen(items[i]);
+		if (len > 0 && items[i][len - 1] == '*' ?
+		    strncasecmp(name, items[i], len - 1) == 0 : strcasecmp(name, items[i]) == 0)
+			return true;
+	}
+	return false;
+}
+
+/* "Name: value" lines for the upstream (the allowed client headers and our
+ * Content-Type: the body is JSON, we parsed it); the caller frees with
+ * free_lines. Header names in r are lower case. */
 static char **
 forward_headers(const struct req *r)
 {
-	char **out = xcalloc(r->nheaders + 1, sizeof(char *));
+	char **out = xcalloc(r->nheaders + 2, sizeof(char *));
 	size_t i, n = 0;
 
+	out[n++] = xstrdup("Content-Type: application/json");
 	for (i = 0; i < r->nheaders; i++) {
 		const char *name = r->headers[i].name;
 
-		if (in_list(name, dropped_headers, ARRAY_SIZE(dropped_headers)) ||
+		if (in_list(name, never_forwarded, ARRAY_SIZE(never_forwarded)) ||
 		    strncmp(name, "x-routstr-", 10) == 0)
 			continue;
-		out[n++] = xasprintf("%s: %s", name, r->headers[i].value);
+		if (in_list(name, forwarded_headers, ARRAY_SIZE(forwarded_headers)) ||
+		    operator_forwards(name))
+			out[n++] = xasprintf("%s: %s", name, r->headers[i].value);
 	}
 	out[n] = NULL;
 	return out;
@@ -141,9 +176,10 @@ free_lines(char **v)
 
 /* What the request costs by its upstream usage, or, without usage, by an
  * estimate from what was sent and received, capped by the reservation
- * (DESIGN.md 5: requests that produced tokens are never free). */
+ * (DESIGN.md 5: requests that produced tokens are never free). *estimatedp
+ * (may be NULL) says which. */
 static int64_t
-cost_of(struct relay *rl, struct pricing_cost *pc)
+cost_of(struct relay *rl, struct pricing_cost *pc, bool *estimatedp)
 {
 	struct bill *b = rl->bill;
 	struct pricing_usage u;
@@ -171,9 +207,33 @@ cost_of(struct relay *rl, struct pricing_cost *pc)
 			pc->input_msat = pc->total_msat;
 		pc->output_msat = pc->total_msat - pc->input_msat;
 	}
-	if (estimated)
-		req_log_extra(rl->r, "billed_by=estimate");
+	if (estimatedp)
+		*estimatedp = estimated;
 	return pc->total_msat;
+}
+
+/* Record the cost so far (ledger_progress), which the sweeper charges if this
+ * process dies before it settles: at the first delivered output, then at
+ * most once per PROGRESS_EVERY_US and only when it grew, so a fast stream
+ * does not write the database at every event. */
+static void
+record_progress(struct relay *rl)
+{
+	struct pricing_cost pc;
+	int64_t now = mono_usec(), cost;
+
+	if (rl->bill->res_id == 0 || rl->bill->settled)
+		return;
+	if (rl->last_progress_us != 0 && now - rl->last_progress_us < PROGRESS_EVERY_US)
+		return;
+	cost = cost_of(rl, &pc, NULL);
+	if (cost <= rl->progress_msat)
+		return;
+	/* A failed write (a busy database) is tried again a second later,
+	 * not at the next event. */
+	rl->last_progress_us = now;
+	if (ledger_progress(rl->r->worker->db, rl->bill->res_id, cost) == RERR_OK)
+		rl->progress_msat = cost;
 }
 
 /* X-Cashu: what the token's key still holds goes back as a change token,
@@ -207,6 +267,7 @@ finish(struct relay *rl, bool charge)
 	struct ledger_request_log log;
 	struct ledger_settle_result sr;
 	struct pricing_usage u;
+	bool estimated;
 	enum rerr e;
 
 	if (b->res_id == 0 || b->settled)
@@ -225,7 +286,9 @@ finish(struct relay *rl, bool charge)
 		make_change(rl->r, b);
 		return;
 	}
-	cost_of(rl, &b->cost);
+	cost_of(rl, &b->cost, &estimated);
+	if (estimated)
+		req_log_extra(rl->r, "billed_by=estimate");
 	usage_from_json(rl->usage, &u);
 	memset(&log, 0, sizeof(log));
 	log.request_id = rl->r->id;
@@ -251,6 +314,17 @@ finish(struct relay *rl, bool charge)
 	b->balance_after = sr.balance_after;
 	req_log_extra(rl->r, "cost_msat=%lld charged=%lld", (long long)b->cost.total_msat,
 	    (long long)sr.charged);
+	if (sr.charged < b->cost.total_msat) {
+		/* The key could not cover an overrun and the rest was forgiven:
+		 * the headers and usage.cost say what was taken. The USD figure
+		 * was of the whole cost, so it is left out. */
+		req_log_extra(rl->r, "forgiven=%lld", (long long)sr.forgiven);
+		b->cost.total_msat = sr.charged;
+		if (b->cost.output_msat > sr.charged)
+			b->cost.output_msat = sr.charged;
+		b->cost.input_msat = sr.charged - b->cost.output_msat;
+		b->cost.usd_fusd = 0;
+	}
 	make_change(rl->r, b);
 }
 
@@ -363,6 +437,7 @@ on_event(void *ud, const char *ev, size_t len)
 	struct relay *rl = ud;
 	struct json_object *obj;
 	struct buf out;
+	int64_t n = 0;
 	int rc;
 
 	if (sse_event_is_comment(ev, len))
@@ -378,7 +453,8 @@ on_event(void *ud, const char *ev, size_t len)
 		struct json_object *usage = json_get(obj, "usage");
 		struct json_object *choices = json_get(obj, "choices");
 
-		rl->out_chars += usage_chunk_chars(obj);
+		n = usage_chunk_chars(obj);
+		rl->out_chars += n;
 		if (usage && json_object_is_type(usage, json_type_object)) {
 			keep_usage(rl, usage);
 			if (choices == NULL || !json_object_is_type(choices, json_type_array) ||
@@ -395,6 +471,8 @@ on_event(void *ud, const char *ev, size_t len)
 			rl->events++;
 			rc = emit_json(rl, obj);
 			json_object_put(obj);
+			if (n > 0)
+				record_progress(rl);
 			return rc;
 		}
 	}
@@ -405,6 +483,8 @@ on_event(void *ud, const char *ev, size_t len)
 	buf_append(&out, "\n\n", 2);
 	rc = emit(rl, out.data, out.len);
 	buf_free(&out);
+	if (n > 0)
+		record_progress(rl);
 	return rc;
 }
 
@@ -437,7 +517,7 @@ on_headers(void *ud, int status, const struct upstream_header *h, size_t nh)
 	resp_header(rl->r, "Cache-Control", "no-cache");
 	resp_header(rl->r, "X-Accel-Buffering", "no");
 	rl->started = true;
-	rl->last_write_us = rl->last_progress_us = mono_usec();
+	rl->last_write_us = mono_usec();
 	/* Headers go out now, before the first token, so the client sees the
 	 * stream open even through a long silent phase. */
 	return resp_flush(rl->r);
@@ -458,7 +538,7 @@ on_data(void *ud, const char *p, size_t n)
 }
 
 /* About once a second during the transfer: keep a silent stream open, and
- * now and then record the cost so far so that a crash is billed fairly. */
+ * record the cost so far (output that came between events and ticks). */
 static int
 on_tick(void *ud)
 {
@@ -468,12 +548,8 @@ on_tick(void *ud)
 
 	if (!rl->started)
 		return 0;
-	if (rl->bill->res_id && now - rl->last_progress_us >= PROGRESS_EVERY_US) {
-		struct pricing_cost pc;
-
-		rl->last_progress_us = now;
-		ledger_progress(rl->r->worker->db, rl->bill->res_id, cost_of(rl, &pc));
-	}
+	if (rl->out_chars > 0)
+		record_progress(rl);
 	if (rl->keepalive_us <= 0 || now - rl->last_write_us < rl->keepalive_us)
 		return 0;
 	return emit(rl, ka, sizeof(ka) - 1);
@@ -623,17 +699,21 @@ relay_completion(struct relay *rl, const struct upstream_result *res)
 
 /* ---- the handler ---------------------------------------------------- */
 
-/* The body sent upstream: the model renamed to the upstream's id, and for
- * streams stream_options.include_usage set so the usage can be read. Returns
- * a new string the caller frees, or NULL to send the client's bytes. */
+/* The body sent upstream: the model named by the catalogue's upstream id of
+ * the model the request was priced by (never the client's spelling: case, a
+ * date suffix, an alias), and for streams stream_options.include_usage set so
+ * the usage can be read. Returns a new string the caller frees, or NULL to
+ * send the client's bytes. */
 static char *
 rewrite_body(struct json_object *body, struct relay *rl, const struct catalog_model *m,
     size_t *len)
 {
-	struct json_object *so, *iu;
+	struct json_object *so, *iu, *mv = json_get(body, "model");
 	bool changed = false;
 
-	if (m && strcmp(m->upstream_id, json_get_str(body, "model")) != 0) {
+	if (m && (mv == NULL || !json_object_is_type(mv, json_type_string) ||
+	    (size_t)json_object_get_string_len(mv) != strlen(m->upstream_id) ||
+	    memcmp(json_object_get_string(mv), m->upstream_id, strlen(m->upstream_id)) != 0)) {
 		json_object_object_add(body, "model", json_object_new_string(m->upstream_id));
 		changed = true;
 	}
@@ -656,11 +736,51 @@ rewrite_body(struct json_object *body, struct relay *rl, const struct catalog_mo
 	return xstrndup(s, *len);
 }
 
+/* The parameters that steer the relay and its worst case, with the type each
+ * must have (null counts as absent): a wrong one is refused at the door, not
+ * guessed at by us and differently by the upstream. */
+static const struct typed_param {
+	const char *name;
+	enum json_type type;
+	const char *code;
+	const char *what;
+} typed_params[] = {
+	{ "stream", json_type_boolean, "invalid_stream", "a boolean" },
+	{ "stream_options", json_type_object, "invalid_stream_options", "an object" },
+	{ "max_tokens", json_type_int, "invalid_max_tokens", "an integer >= 0" },
+	{ "max_completion_tokens", json_type_int, "invalid_max_completion_tokens",
+	    "an integer >= 0" },
+};
+
+/* Check the typed parameters of body (borrowed). Returns 0 or -1 after
+ * answering 400. */
+static int
+check_params(struct req *r, struct json_object *body)
+{
+	const struct typed_param *tp;
+	struct json_object *v;
+	size_t i;
+
+	for (i = 0; i < ARRAY_SIZE(typed_params); i++) {
+		tp = &typed_params[i];
+		v = json_get(body, tp->name);
+		if (v == NULL || json_object_is_type(v, json_type_null))
+			continue;
+		if (!json_object_is_type(v, tp->type) ||
+		    (tp->type == json_type_int && json_object_get_int64(v) < 0)) {
+			resp_error(r, 400, "invalid_request_error", tp->code, "%s must be %s",
+			    tp->name, tp->what);
+			return -1;
+		}
+	}
+	return 0;
+}
+
 /* Parse and check the body; find the model. Returns 0 or -1 after answering. */
 static int
 check_request(struct req *r, struct json_object **bodyp, struct bill *b)
 {
-	struct json_object *body, *v;
+	struct json_object *body;
 	const char *why = NULL, *model;
 
 	body = json_parse_strict(r->body ? r->body : "", r->body_len, &why);
@@ -675,12 +795,13 @@ check_request(struct req *r, struct json_object **bodyp, struct bill *b)
 		    "Request body must be a JSON object");
 		return -1;
 	}
-	v = json_get(body, "max_tokens");
-	if (v && !json_object_is_type(v, json_type_int)) {
-		resp_error(r, 400, "invalid_request_error", "invalid_max_tokens",
-		    "max_tokens must be an integer");
+	if (json_text_has_nul(r->body, r->body_len)) {
+		resp_error(r, 400, "invalid_request_error", "invalid_json",
+		    "Request body has a NUL character (\\u0000) in a string");
 		return -1;
 	}
+	if (check_params(r, body) < 0)
+		return -1;
 	model = json_get_str(body, "model");
 	b->cat = catalog_current(r->worker->db);
 	b->model = model && b->cat ? catalog_find(b->cat, model) : NULL;
@@ -717,9 +838,12 @@ price_request(struct req *r, struct json_object *body, struct bill *b)
 	pr.prompt_tokens = b->prompt_est;
 	pr.images = b->images;
 	pr.max_tokens = -1;
-	if (json_get_i64(body, "max_tokens", &mt) == 0 ||
-	    json_get_i64(body, "max_completion_tokens", &mt) == 0)
-		pr.max_tokens = mt >= 0 ? mt : 0;
+	/* Both may come; an upstream may honour either, so the larger bounds
+	 * the answer (check_params refused negative ones). */
+	if (json_get_i64(body, "max_tokens", &mt) == 0)
+		pr.max_tokens = mt;
+	if (json_get_i64(body, "max_completion_tokens", &mt) == 0 && mt > pr.max_tokens)
+		pr.max_tokens = mt;
 	e = pricing_max_cost(&b->pp, b->model->priced ? &b->model->price : NULL, &pr, &b->reserved);
 	if (e != RERR_OK) {
 		resp_error(r, 400, "invalid_request_error", "request_too_large",

@@ -44,6 +44,8 @@ const struct conf_def conf_defs[CONF__MAX] = {
 	    4096, 1024 * MiB, NULL, "largest non-streamed upstream body" },
 	[CONF_KEEPALIVE_INTERVAL] = { "KEEPALIVE_INTERVAL", CONF_T_INT, "15", 0, 3600, NULL,
 	    "seconds of upstream silence before a ': keepalive' comment is streamed (0: never)" },
+	[CONF_UPSTREAM_FORWARD_HEADERS] = { "UPSTREAM_FORWARD_HEADERS", CONF_T_LIST, "", 0, 0, NULL,
+	    "client request headers also sent upstream (comma-separated; \"x-foo-*\" a prefix)" },
 	[CONF_NAME] = { "NAME", CONF_T_STR, "ARoutstrNode", 0, 0, NULL, "node name" },
 	[CONF_DESCRIPTION] = { "DESCRIPTION", CONF_T_STR, "A Routstr Node", 0, 0, NULL,
 	    "node description" },

@@ -27,6 +27,7 @@ enum conf_key {
 	CONF_UPSTREAM_IDLE_TIMEOUT,
 	CONF_UPSTREAM_MAX_RESPONSE_BYTES,
 	CONF_KEEPALIVE_INTERVAL,
+	CONF_UPSTREAM_FORWARD_HEADERS,	/* client request headers forwarded beyond the built-in few */
 	/* node identity */
 	CONF_NAME,
 	CONF_DESCRIPTION,

@@ -53,6 +53,24 @@ out:
 	return obj;
 }
 
+bool
+json_text_has_nul(const char *p, size_t n)
+{
+	size_t i;
+
+	/* In valid JSON a backslash only occurs in a string, starting an
+	 * escape; skipping each escape whole keeps "\\u0000" (a backslash,
+	 * then text) apart from "\u0000" (a NUL). */
+	for (i = 0; i < n; i++) {
+		if (p[i] != '\\')
+			continue;
+		if (i + 5 < n && p[i + 1] == 'u' && memcmp(p + i + 2, "0000", 4) == 0)
+			return true;
+		i++;
+	}
+	return false;
+}
+
 struct json_object *
 json_get(struct json_object *obj, const char *key)
 {

@@ -13,6 +13,11 @@
  * Returns a new reference or NULL; *why gets a static reason on failure. */
 struct json_object *json_parse_strict(const char *p, size_t n, const char **why);
 
+/* Whether JSON text p (n bytes, already parsed) has a string with a NUL
+ * character (\u0000, a name or a value). json-c keeps such a string whole but
+ * C sees it cut at the NUL: "a\u0000b" would be "a" to us and "a\u0000b" to
+ * the upstream, so requests carrying one are refused. */
+bool json_text_has_nul(const char *p, size_t n);
 /* Borrowed member of an object by key, or NULL (also when obj is no object). */
 struct json_object *json_get(struct json_object *obj, const char *key);
 /* The string value of a member, borrowed from obj, or NULL if absent/not a string. */

@@ -94,30 +94,65 @@ str_chars(struct json_object *v)
 	return usage_codepoints(json_object_get_string(v), (size_t)json_object_get_string_len(v));
 }
 
-/* Text characters of a message "content": a string, or an array of parts. */
+/* A short "role" or "type" value names structure (a chat role, a content
+ * part's kind), which the upstream maps to a few template tokens; a longer
+ * one is text like any other. */
+#define STRUCTURE_WORD_MAX 16
+
+/* Members whose array elements are records (messages, content parts, input
+ * items): the records' member names are fixed field names, not prompt. */
+static bool
+is_record_list(const char *key)
+{
+	return strcmp(key, "messages") == 0 || strcmp(key, "content") == 0 ||
+	    strcmp(key, "input") == 0;
+}
+
+static bool
+is_image_part(struct json_object *o)
+{
+	const char *type = json_get_str(o, "type");
+
+	return type && (strcmp(type, "image_url") == 0 || strcmp(type, "input_image") == 0);
+}
+
+/* Code points of the text in v the upstream may tokenize: every string value
+ * and, when names is true, every member name, recursively; nested objects
+ * always count their names (a JSON schema's property names are prompt). v is
+ * borrowed; json-c's parser bounds the depth (json_parse_strict). */
 static int64_t
-content_chars(struct json_object *content, int64_t *images)
+text_chars(struct json_object *v, bool names, int64_t *images)
 {
 	int64_t n = 0;
 	size_t i, len;
 
-	if (content == NULL)
+	if (v == NULL)
 		return 0;
-	if (json_object_is_type(content, json_type_string))
-		return str_chars(content);
-	if (!json_object_is_type(content, json_type_array))
+	if (json_object_is_type(v, json_type_string))
+		return str_chars(v);
+	if (json_object_is_type(v, json_type_array)) {
+		len = json_object_array_length(v);
+		for (i = 0; i < len; i++)
+			n += text_chars(json_object_array_get_idx(v, i), true, images);
+		return n;
+	}
+	if (!json_object_is_type(v, json_type_object))
 		return 0;
-	len = json_object_array_length(content);
-	for (i = 0; i < len; i++) {
-		struct json_object *part = json_object_array_get_idx(content, i);
-		const char *type = json_get_str(part, "type");
-
-		if (json_object_is_type(part, json_type_string))
-			n += str_chars(part);
-		else if (type && (strcmp(type, "image_url") == 0 || strcmp(type, "input_image") == 0))
-			(*images)++;
-		else
-			n += str_chars(json_get(part, "text"));
+	if (is_image_part(v))
+		(*images)++;
+	json_object_object_foreach(v, key, val) {
+		if (names)
+			n += usage_codepoints(key, strlen(key));
+		if ((strcmp(key, "role") == 0 || strcmp(key, "type") == 0) &&
+		    str_chars(val) <= STRUCTURE_WORD_MAX)
+			continue;
+		if (json_object_is_type(val, json_type_array) && is_record_list(key)) {
+			len = json_object_array_length(val);
+			for (i = 0; i < len; i++)
+				n += text_chars(json_object_array_get_idx(val, i), false, images);
+			continue;
+		}
+		n += text_chars(val, true, images);
 	}
 	return n;
 }
@@ -125,20 +160,13 @@ content_chars(struct json_object *content, int64_t *images)
 int64_t
 usage_prompt_chars(struct json_object *body, int64_t *images)
 {
-	struct json_object *msgs = json_get(body, "messages");
 	int64_t n = 0, img = 0;
-	size_t i, len;
 
-	if (msgs && json_object_is_type(msgs, json_type_array)) {
-		len = json_object_array_length(msgs);
-		for (i = 0; i < len; i++) {
-			struct json_object *m = json_object_array_get_idx(msgs, i);
-
-			n += content_chars(json_get(m, "content"), &img);
-		}
+	if (body && json_object_is_type(body, json_type_object)) {
+		/* The parameters' names are not prompt; the model's name is
+		 * priced by the catalogue, not tokenized. */
+		n = text_chars(body, false, &img) - str_chars(json_get(body, "model"));
 	}
-	n += content_chars(json_get(body, "prompt"), &img);
-	n += content_chars(json_get(body, "input"), &img);
 	if (images)
 		*images = img;
 	return n;

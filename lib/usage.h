@@ -19,9 +19,14 @@
  * usage is borrowed. */
 bool usage_from_json(struct json_object *usage, struct pricing_usage *u);
 
-/* Characters of the prompt text in a chat request body (string contents and
- * "text" parts of every message, plus a string "prompt" or "input"),
- * counted as UTF-8 code points. Images are counted into *images. */
+/* Characters of everything in a chat request body the upstream may turn into
+ * prompt tokens, as UTF-8 code points: every string value anywhere in the body
+ * (message contents, names, tool calls and their arguments, image references,
+ * tools and functions, response formats, ...) and the member names of nested
+ * objects (a tool's JSON schema), but not the body's parameter names, the
+ * field names of messages, content parts and input items, the "model" value,
+ * or "role" and "type" values of up to 16 code points (structure words).
+ * Image parts are also counted into *images. body is borrowed. */
 int64_t usage_prompt_chars(struct json_object *body, int64_t *images);
 
 /* Code points in the text of one chat.completion.chunk's deltas (content,

@@ -18,6 +18,7 @@ import { randomBytes } from 'node:crypto';
 const MAX_BODY_BYTES = 16 * 1024 * 1024;	// request bodies past this get 413
 const MAX_TOKENS = 10000;			// cap of x-mock-tokens
 const MAX_DELAY_MS = 10000;			// cap of the two delay headers
+const MAX_PROMPT_TOKENS = 10000000;		// cap of x-mock-prompt-tokens
 const DEFAULT_TOKENS = 5;
 
 // ---------------------------------------------------------------- arguments
@@ -150,7 +151,12 @@ function readControls(req, res) {
 		tokens: headerInt(req, 'x-mock-tokens', DEFAULT_TOKENS, MAX_TOKENS),
 		delay: headerInt(req, 'x-mock-delay-ms', 0, MAX_DELAY_MS),
 		firstDelay: headerInt(req, 'x-mock-first-delay-ms', 0, MAX_DELAY_MS),
+		// null: counted from the contents; 'bytes': from the body size
+		promptTokens: req.headers['x-mock-prompt-tokens'] === 'bytes' ? 'bytes'
+			: headerInt(req, 'x-mock-prompt-tokens', -1, MAX_PROMPT_TOKENS),
 	};
+	if (c.promptTokens === -1)
+		c.promptTokens = undefined;
 	for (const [k, v] of Object.entries(c)) {
 		if (v === null) {
 			sendError(res, 400, `mock: malformed x-mock header (${k})`,
@@ -412,7 +418,8 @@ function handleChat(req, res, raw) {
 	const c = readControls(req, res);
 	if (c === null)
 		return;
-	const promptTokens = estimateTokens(messageChars(body.messages));
+	const promptTokens = c.promptTokens === 'bytes' ? estimateTokens(Buffer.byteLength(raw))
+		: c.promptTokens ?? estimateTokens(messageChars(body.messages));
 	if (body.stream === true)
 		chatStream(res, body, b, c, promptTokens);
 	else

@@ -168,6 +168,9 @@ export async function startStack(setup, opts = {}) {
 				MODELS_PATH: path.join(REPO_ROOT, 'tests', 'fakes', 'models.json'),
 				CASHU_MINTS: mint.url,
 				PRICE_SOURCES: ticker.sources,
+				// The mock's controls (x-mock-tokens, ...) are client
+				// headers; routstr forwards only those it is told to.
+				UPSTREAM_FORWARD_HEADERS: 'x-mock-*',
 				...(opts.conf || {}),
 			},
 		});
