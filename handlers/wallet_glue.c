@@ -257,10 +257,15 @@ void
 wallet_glue_fetch_change(struct req *r, const char *token)
 {
 	struct ledger_key key, billing;
+	struct funds_ctx fc;
 	char hash[65];
 
 	auth_token_hash(token, hash);
-	if (ledger_key_get(r->worker->db, hash, &key, &billing) != RERR_OK) {
+	wallet_glue_ctx(r, &fc);
+	/* A request that died while redeeming the token: finish that first. */
+	if (ledger_key_get(r->worker->db, hash, &key, &billing) != RERR_OK &&
+	    (!funds_recover_token(&fc, token) ||
+	    ledger_key_get(r->worker->db, hash, &key, &billing) != RERR_OK)) {
 		resp_error(r, 404, "not_found", "refund_not_found", "Refund not found");
 		return;
 	}

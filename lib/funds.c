@@ -243,6 +243,30 @@ funds_deposit(const struct funds_ctx *fc, const char *token, const char *benefic
 	return FUNDS_MINT;
 }
 
+bool
+funds_recover_token(const struct funds_ctx *fc, const char *token)
+{
+	struct wallet_ctx w;
+	struct wallet_receipt rec;
+	struct wallet_recover_stats st;
+	struct mint_error me;
+	struct funds_deposit d;
+	char hash[65];
+	int found;
+
+	wallet_for(fc, &w);
+	found = wallet_find_receipt(&w, token, &rec, hash);
+	if (found == 0 && hash[0] && wallet_op_open(&w, hash, NULL, NULL) > 0) {
+		memset(&me, 0, sizeof(me));
+		wallet_recover_for(&w, hash, NULL, NULL, &st, &me);
+		found = wallet_find_receipt(&w, token, &rec, hash);
+	}
+	if (found != 1 || rec.api_key_hash[0] == '\0')
+		return false;
+	memset(&d, 0, sizeof(d));
+	return settle_receipt(fc, &rec, rec.api_key_hash, NULL, &d) == FUNDS_OK;
+}
+
 /* --------------------------------------------------------------- withdraw */
 
 /* Finish withdrawal wd, whose runner is gone or gave up: done when its

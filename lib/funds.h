@@ -77,6 +77,12 @@ enum funds_status funds_deposit(const struct funds_ctx *fc, const char *token,
     const char *beneficiary, const char *source, const struct ledger_limits *lim,
     struct funds_deposit *out);
 
+/* Finish an earlier redemption of token that a dead process left (its
+ * receipt not credited, or its swap unresolved), crediting the key it was
+ * for. Never redeems a token the wallet has not seen. True when the token's
+ * key is now credited. */
+bool funds_recover_token(const struct funds_ctx *fc, const char *token);
+
 struct funds_withdrawal {
 	char *token;			/* new string, caller frees */
 	int64_t msat;
