@@ -31,7 +31,7 @@ AM_TESTS_ENVIRONMENT = \
 	ROUTSTRCTL='$(abs_top_builddir)/routstrctl'; export ROUTSTRCTL; \
 	TOP_SRCDIR='$(abs_top_srcdir)'; export TOP_SRCDIR; \
 	CK_DEFAULT_TIMEOUT=60; export CK_DEFAULT_TIMEOUT;
-EXTRA_DIST += tests/e2e tests/fakes tests/bench tests/package.json tests/package-lock.json
+EXTRA_DIST += tests/data tests/e2e tests/fakes tests/bench tests/package.json tests/package-lock.json
 
 # Benchmark: prints figures, never pass/fail; not part of `make check`.
 bench: routstr.fcgi

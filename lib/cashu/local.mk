@@ -5,9 +5,10 @@ libroutstr_a_SOURCES += \
 	lib/cashu/token.c lib/cashu/token.h
 
 # The unit tests read the official vectors at run time: env CASHU_VECTORS,
-# else the shared folder beside the source tree. A missing file fails them.
+# else tests/data/cashu_vectors.json in the source tree. A missing file fails
+# them.
 CASHU_VECTORS_CPPFLAGS = \
-	-DCASHU_VECTORS_DEFAULT='"$(CASHU_VECTORS)"'
+	-DCASHU_VECTORS_DEFAULT='"$(abs_top_srcdir)/tests/data/cashu_vectors.json"'
 
 check_PROGRAMS += tests/unit/test_cashu_crypto tests/unit/test_cashu_token
 TESTS += tests/unit/test_cashu_crypto tests/unit/test_cashu_token

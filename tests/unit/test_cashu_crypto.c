@@ -1,5 +1,5 @@
 /* Unit tests for lib/cashu/crypto: every NUT-00 (crypto), NUT-01, NUT-02,
- * NUT-12 and NUT-13 vector from the shared vector file, read at run time
+ * NUT-12 and NUT-13 vector from tests/data/cashu_vectors.json, read at run time
  * (env CASHU_VECTORS, default set by the build), plus the computed BDHKE
  * round trips, random round trips and hostile inputs. A missing vector file
  * is a failure, not a skip. Each test prints how many vectors it ran. */
@@ -17,7 +17,7 @@
 #include "cashu/crypto.h"
 
 #ifndef CASHU_VECTORS_DEFAULT
-#define CASHU_VECTORS_DEFAULT "../shared/vectors/cashu_vectors.json"
+#define CASHU_VECTORS_DEFAULT "tests/data/cashu_vectors.json"
 #endif
 
 /* The whole vector file; loaded per test (Check forks), freed by the OS. */

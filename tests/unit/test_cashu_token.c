@@ -1,5 +1,5 @@
 /* Unit tests for lib/cashu/token and lib/cashu/b64: every NUT-00 token
- * vector (V3 and V4, valid and invalid, binary) from the shared vector file
+ * vector (V3 and V4, valid and invalid, binary) from tests/data/cashu_vectors.json
  * read at run time (env CASHU_VECTORS; a missing file fails), the cashu-ts
  * short-id token, round trips, and hand-made hostile tokens. */
 #include "config.h"
@@ -17,7 +17,7 @@
 #include "cashu/token.h"
 
 #ifndef CASHU_VECTORS_DEFAULT
-#define CASHU_VECTORS_DEFAULT "../shared/vectors/cashu_vectors.json"
+#define CASHU_VECTORS_DEFAULT "tests/data/cashu_vectors.json"
 #endif
 
 static json_object *
