@@ -1,6 +1,14 @@
 # tests/: Check unit suites (one per lib/ module) and the end-to-end suite.
+# Every suite links the test library (tests/unit/testlib.h: main(), temporary
+# directory, migrated database, test data) and defines only suite() and its
+# cases; tests/unit/README says how to add one.
 UNIT_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS) -DTOP_SRCDIR='"$(abs_top_srcdir)"'
-UNIT_LIBS = $(LIB_LIBS) $(CHECK_LIBS)
+UNIT_LIBS = tests/unit/libtestlib.a $(LIB_LIBS) $(CHECK_LIBS)
+
+check_LIBRARIES = tests/unit/libtestlib.a
+tests_unit_libtestlib_a_SOURCES = tests/unit/testlib.c tests/unit/testlib.h
+tests_unit_libtestlib_a_CFLAGS = $(UNIT_CFLAGS)
+EXTRA_DIST += tests/unit/README
 
 check_PROGRAMS += tests/unit/test_conf tests/unit/test_log tests/unit/test_router \
 	tests/unit/test_db tests/unit/test_sse
