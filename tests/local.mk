@@ -1,6 +1,14 @@
 # tests/: Check unit suites (one per lib/ module) and the end-to-end suite.
+# Every suite links the test library (tests/unit/testlib.h: main(), temporary
+# directory, migrated database, test data) and defines only suite() and its
+# cases; tests/unit/README says how to add one.
 UNIT_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS) -DTOP_SRCDIR='"$(abs_top_srcdir)"'
-UNIT_LIBS = $(LIB_LIBS) $(CHECK_LIBS)
+UNIT_LIBS = tests/unit/libtestlib.a $(LIB_LIBS) $(CHECK_LIBS)
+
+check_LIBRARIES = tests/unit/libtestlib.a
+tests_unit_libtestlib_a_SOURCES = tests/unit/testlib.c tests/unit/testlib.h
+tests_unit_libtestlib_a_CFLAGS = $(UNIT_CFLAGS)
+EXTRA_DIST += tests/unit/README
 
 check_PROGRAMS += tests/unit/test_conf tests/unit/test_log tests/unit/test_router \
 	tests/unit/test_db tests/unit/test_sse
@@ -31,13 +39,16 @@ AM_TESTS_ENVIRONMENT = \
 	ROUTSTRCTL='$(abs_top_builddir)/routstrctl'; export ROUTSTRCTL; \
 	TOP_SRCDIR='$(abs_top_srcdir)'; export TOP_SRCDIR; \
 	CK_DEFAULT_TIMEOUT=60; export CK_DEFAULT_TIMEOUT;
-EXTRA_DIST += tests/e2e tests/fakes tests/bench tests/package.json tests/package-lock.json
+EXTRA_DIST += tests/data tests/e2e tests/fakes tests/bench tests/package.json tests/package-lock.json
 
 # Benchmark: prints figures, never pass/fail; not part of `make check`.
 bench: routstr.fcgi
 	ROUTSTR_FCGI='$(abs_top_builddir)/routstr.fcgi' bash '$(abs_top_srcdir)/tests/bench/bench.sh'
 .PHONY: bench
 
-# Run directories of the end-to-end tests stay out of the tarball.
+# Run directories and results of the end-to-end tests stay out of the
+# tarball: an in-tree make check leaves tests/e2e/run.sh.log and .trs, which
+# a VPATH build would find through VPATH and take as its own, up to date.
 dist-hook:
 	rm -rf $(distdir)/tests/e2e/.run $(distdir)/tests/node_modules
+	rm -f $(distdir)/tests/e2e/*.log $(distdir)/tests/e2e/*.trs

@@ -4,23 +4,19 @@ libroutstr_a_SOURCES += \
 	lib/cashu/crypto.c lib/cashu/crypto.h \
 	lib/cashu/token.c lib/cashu/token.h
 
-# The unit tests read the official vectors at run time: env CASHU_VECTORS,
-# else the shared folder beside the source tree. A missing file fails them.
-CASHU_VECTORS_CPPFLAGS = \
-	-DCASHU_VECTORS_DEFAULT='"$(CASHU_VECTORS)"'
-
+# The unit tests read the official vectors at run time (tl_vectors():
+# tests/data/cashu_vectors.json, or env CASHU_VECTORS). A missing file fails
+# them.
 check_PROGRAMS += tests/unit/test_cashu_crypto tests/unit/test_cashu_token
 TESTS += tests/unit/test_cashu_crypto tests/unit/test_cashu_token
 
 tests_unit_test_cashu_crypto_SOURCES = tests/unit/test_cashu_crypto.c
-tests_unit_test_cashu_crypto_CPPFLAGS = $(AM_CPPFLAGS) $(CASHU_VECTORS_CPPFLAGS)
-tests_unit_test_cashu_crypto_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS)
-tests_unit_test_cashu_crypto_LDADD = $(LIB_LIBS) $(CHECK_LIBS)
+tests_unit_test_cashu_crypto_CFLAGS = $(UNIT_CFLAGS)
+tests_unit_test_cashu_crypto_LDADD = $(UNIT_LIBS)
 
 tests_unit_test_cashu_token_SOURCES = tests/unit/test_cashu_token.c
-tests_unit_test_cashu_token_CPPFLAGS = $(AM_CPPFLAGS) $(CASHU_VECTORS_CPPFLAGS)
-tests_unit_test_cashu_token_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS)
-tests_unit_test_cashu_token_LDADD = $(LIB_LIBS) $(CHECK_LIBS)
+tests_unit_test_cashu_token_CFLAGS = $(UNIT_CFLAGS)
+tests_unit_test_cashu_token_LDADD = $(UNIT_LIBS)
 
 # Fuzzing. The replay driver is always built: run-fuzz.sh falls back to it
 # when there is no libFuzzer. With CC=clang (HAVE_LIBFUZZER) the real

@@ -1,6 +1,6 @@
 /* Unit tests for lib/cashu/crypto: every NUT-00 (crypto), NUT-01, NUT-02,
- * NUT-12 and NUT-13 vector from the shared vector file, read at run time
- * (env CASHU_VECTORS, default set by the build), plus the computed BDHKE
+ * NUT-12 and NUT-13 vector from tests/data/cashu_vectors.json, read at run time
+ * (tl_vectors(); env CASHU_VECTORS names another file), plus the computed BDHKE
  * round trips, random round trips and hostile inputs. A missing vector file
  * is a failure, not a skip. Each test prints how many vectors it ran. */
 #include "config.h"
@@ -15,43 +15,7 @@
 
 #include "util.h"
 #include "cashu/crypto.h"
-
-#ifndef CASHU_VECTORS_DEFAULT
-#define CASHU_VECTORS_DEFAULT "../shared/vectors/cashu_vectors.json"
-#endif
-
-/* The whole vector file; loaded per test (Check forks), freed by the OS. */
-static json_object *
-vectors_load(void)
-{
-	const char *path = getenv("CASHU_VECTORS");
-	json_object *root;
-
-	if (path == NULL || path[0] == '\0')
-		path = CASHU_VECTORS_DEFAULT;
-	root = json_object_from_file(path);
-	ck_assert_msg(root != NULL, "cannot read the vector file %s (set CASHU_VECTORS)", path);
-	return root;
-}
-
-/* Borrowed member lookup that fails the test when absent. */
-static json_object *
-get(json_object *o, const char *key)
-{
-	json_object *v = NULL;
-
-	ck_assert_msg(json_object_object_get_ex(o, key, &v), "vector lacks \"%s\"", key);
-	return v;
-}
-
-static const char *
-gets_(json_object *o, const char *key)
-{
-	json_object *v = get(o, key);
-
-	ck_assert_msg(json_object_is_type(v, json_type_string), "\"%s\" not a string", key);
-	return json_object_get_string(v);
-}
+#include "testlib.h"
 
 /* Decode hex of exactly n bytes, failing the test otherwise. */
 static void
@@ -77,16 +41,16 @@ typedef void (*vec_fn)(json_object *inputs, json_object *expected, const char *n
 static int
 for_each(json_object *root, const char *section, const char *category, vec_fn fn)
 {
-	json_object *arr = get(root, section);
+	json_object *arr = tl_get(root, section);
 	size_t i, n = json_object_array_length(arr);
 	int count = 0;
 
 	for (i = 0; i < n; i++) {
 		json_object *v = json_object_array_get_idx(arr, i);
 
-		if (strcmp(gets_(v, "category"), category) != 0)
+		if (strcmp(tl_get_str(v, "category"), category) != 0)
 			continue;
-		fn(get(v, "inputs"), get(v, "expected"), gets_(v, "name"));
+		fn(tl_get(v, "inputs"), tl_get(v, "expected"), tl_get_str(v, "name"));
 		count++;
 	}
 	return count;
@@ -128,9 +92,9 @@ v_h2c(json_object *in, json_object *ex, const char *name)
 {
 	uint8_t msg[32], Y[33];
 
-	unhex(gets_(in, "message_hex"), msg, sizeof(msg));
+	unhex(tl_get_str(in, "message_hex"), msg, sizeof(msg));
 	ck_assert_int_eq(cashu_hash_to_curve(msg, sizeof(msg), Y), 0);
-	ck_hex_eq(Y, 33, gets_(ex, "Y"), name);
+	ck_hex_eq(Y, 33, tl_get_str(ex, "Y"), name);
 }
 
 static void
@@ -138,10 +102,10 @@ v_blind(json_object *in, json_object *ex, const char *name)
 {
 	uint8_t x[32], r[32], B_[33];
 
-	unhex(gets_(in, "x_hex"), x, sizeof(x));
-	unhex(gets_(in, "r"), r, sizeof(r));
+	unhex(tl_get_str(in, "x_hex"), x, sizeof(x));
+	unhex(tl_get_str(in, "r"), r, sizeof(r));
 	ck_assert_int_eq(cashu_blind(x, sizeof(x), r, B_), 0);
-	ck_hex_eq(B_, 33, gets_(ex, "B_"), name);
+	ck_hex_eq(B_, 33, tl_get_str(ex, "B_"), name);
 }
 
 static void
@@ -149,10 +113,10 @@ v_sign(json_object *in, json_object *ex, const char *name)
 {
 	uint8_t k[32], B_[33], C_[33];
 
-	unhex(gets_(in, "k"), k, sizeof(k));
-	unhex(gets_(in, "B_"), B_, sizeof(B_));
+	unhex(tl_get_str(in, "k"), k, sizeof(k));
+	unhex(tl_get_str(in, "B_"), B_, sizeof(B_));
 	ck_assert_int_eq(cashu_sign(B_, k, C_), 0);
-	ck_hex_eq(C_, 33, gets_(ex, "C_"), name);
+	ck_hex_eq(C_, 33, tl_get_str(ex, "C_"), name);
 }
 
 /* The computed round trips: h2c of the UTF-8 secret, blind, K, sign,
@@ -160,25 +124,25 @@ v_sign(json_object *in, json_object *ex, const char *name)
 static void
 v_roundtrip(json_object *in, json_object *ex, const char *name)
 {
-	const char *secret = gets_(in, "secret_string");
+	const char *secret = tl_get_str(in, "secret_string");
 	uint8_t r[32], k[32], Y[33], B_[33], K[33], C_[33], C[33], e[32], s[32];
 
-	unhex(gets_(in, "r"), r, sizeof(r));
-	unhex(gets_(in, "k"), k, sizeof(k));
+	unhex(tl_get_str(in, "r"), r, sizeof(r));
+	unhex(tl_get_str(in, "k"), k, sizeof(k));
 	ck_assert_int_eq(cashu_hash_to_curve((const uint8_t *)secret, strlen(secret), Y), 0);
-	ck_hex_eq(Y, 33, gets_(ex, "Y"), name);
+	ck_hex_eq(Y, 33, tl_get_str(ex, "Y"), name);
 	ck_assert_int_eq(cashu_blind((const uint8_t *)secret, strlen(secret), r, B_), 0);
-	ck_hex_eq(B_, 33, gets_(ex, "B_"), name);
+	ck_hex_eq(B_, 33, tl_get_str(ex, "B_"), name);
 	ck_assert_int_eq(cashu_pubkey(k, K), 0);
-	ck_hex_eq(K, 33, gets_(ex, "K"), name);
+	ck_hex_eq(K, 33, tl_get_str(ex, "K"), name);
 	ck_assert_int_eq(cashu_sign(B_, k, C_), 0);
-	ck_hex_eq(C_, 33, gets_(ex, "C_"), name);
+	ck_hex_eq(C_, 33, tl_get_str(ex, "C_"), name);
 	ck_assert_int_eq(cashu_unblind(C_, r, K, C), 0);
-	ck_hex_eq(C, 33, gets_(ex, "C"), name);
+	ck_hex_eq(C, 33, tl_get_str(ex, "C"), name);
 	ck_assert_int_eq(cashu_verify((const uint8_t *)secret, strlen(secret), k, C), 1);
 	ck_assert_int_eq(cashu_dleq_prove(k, B_, C_, NULL, e, s), 0);
-	ck_hex_eq(e, 32, gets_(ex, "dleq_e_deterministic"), name);
-	ck_hex_eq(s, 32, gets_(ex, "dleq_s_deterministic"), name);
+	ck_hex_eq(e, 32, tl_get_str(ex, "dleq_e_deterministic"), name);
+	ck_hex_eq(s, 32, tl_get_str(ex, "dleq_s_deterministic"), name);
 	ck_assert_int_eq(cashu_dleq_verify(K, B_, C_, e, s), 1);
 	ck_assert_int_eq(cashu_dleq_verify_proof(K, (const uint8_t *)secret, strlen(secret), C,
 	    e, s, r), 1);
@@ -187,16 +151,16 @@ v_roundtrip(json_object *in, json_object *ex, const char *name)
 static void
 v_nut07_y(json_object *in, json_object *ex, const char *name)
 {
-	const char *secret = gets_(in, "secret");
+	const char *secret = tl_get_str(in, "secret");
 	uint8_t Y[33];
 
 	ck_assert_int_eq(cashu_hash_to_curve((const uint8_t *)secret, strlen(secret), Y), 0);
-	ck_hex_eq(Y, 33, gets_(ex, "Y"), name);
+	ck_hex_eq(Y, 33, tl_get_str(ex, "Y"), name);
 }
 
 START_TEST(nut00_vectors)
 {
-	json_object *root = vectors_load();
+	json_object *root = tl_vectors();
 
 	report("NUT-00", "hash_to_curve", for_each(root, "vectors", "hash_to_curve", v_h2c), 3);
 	report("NUT-00", "blinding", for_each(root, "vectors", "blinding", v_blind), 2);
@@ -218,9 +182,9 @@ v_keys_valid(json_object *in, json_object *ex, const char *name)
 {
 	struct cashu_key *k;
 	size_t n;
-	int ok = keys_parse(get(in, "keys"), &k, &n) == 0;
+	int ok = keys_parse(tl_get(in, "keys"), &k, &n) == 0;
 
-	ck_assert_msg(ok == json_object_get_boolean(get(ex, "valid")), "%s: validity", name);
+	ck_assert_msg(ok == json_object_get_boolean(tl_get(ex, "valid")), "%s: validity", name);
 	free(k);
 }
 
@@ -231,9 +195,9 @@ v_id_v1(json_object *in, json_object *ex, const char *name)
 	size_t n;
 	char id[17];
 
-	ck_assert_int_eq(keys_parse(get(in, "keys"), &k, &n), 0);
+	ck_assert_int_eq(keys_parse(tl_get(in, "keys"), &k, &n), 0);
 	ck_assert_int_eq(cashu_keyset_id_v1(k, n, id), 0);
-	ck_assert_msg(strcmp(id, gets_(ex, "id")) == 0, "%s: %s", name, id);
+	ck_assert_msg(strcmp(id, tl_get_str(ex, "id")) == 0, "%s: %s", name, id);
 	free(k);
 }
 
@@ -246,19 +210,19 @@ v_id_v2(json_object *in, json_object *ex, const char *name)
 	size_t n;
 	char id[67];
 
-	ck_assert_int_eq(keys_parse(get(in, "keys"), &k, &n), 0);
+	ck_assert_int_eq(keys_parse(tl_get(in, "keys"), &k, &n), 0);
 	if (json_object_object_get_ex(in, "input_fee_ppk", &fee) && fee != NULL)
 		vfee = (uint64_t)json_object_get_int64(fee);
 	if (json_object_object_get_ex(in, "final_expiry", &exp) && exp != NULL)
 		vexp = (uint64_t)json_object_get_int64(exp);
-	ck_assert_int_eq(cashu_keyset_id_v2(k, n, gets_(in, "unit"), vfee, vexp, id), 0);
-	ck_assert_msg(strcmp(id, gets_(ex, "id")) == 0, "%s: %s", name, id);
+	ck_assert_int_eq(cashu_keyset_id_v2(k, n, tl_get_str(in, "unit"), vfee, vexp, id), 0);
+	ck_assert_msg(strcmp(id, tl_get_str(ex, "id")) == 0, "%s: %s", name, id);
 	free(k);
 }
 
 START_TEST(nut01_02_vectors)
 {
-	json_object *root = vectors_load();
+	json_object *root = tl_vectors();
 
 	report("NUT-01", "keyset_keys_validation",
 	    for_each(root, "vectors", "keyset_keys_validation", v_keys_valid), 4);
@@ -275,12 +239,12 @@ v_hash_e(json_object *in, json_object *ex, const char *name)
 {
 	uint8_t pts[4][33], e[32];
 
-	unhex(gets_(in, "R1"), pts[0], 33);
-	unhex(gets_(in, "R2"), pts[1], 33);
-	unhex(gets_(in, "K"), pts[2], 33);
-	unhex(gets_(in, "C_"), pts[3], 33);
+	unhex(tl_get_str(in, "R1"), pts[0], 33);
+	unhex(tl_get_str(in, "R2"), pts[1], 33);
+	unhex(tl_get_str(in, "K"), pts[2], 33);
+	unhex(tl_get_str(in, "C_"), pts[3], 33);
 	ck_assert_int_eq(cashu_hash_e((const uint8_t (*)[33])pts, 4, e), 0);
-	ck_hex_eq(e, 32, gets_(ex, "hash"), name);
+	ck_hex_eq(e, 32, tl_get_str(ex, "hash"), name);
 }
 
 static void
@@ -288,32 +252,32 @@ v_dleq_det(json_object *in, json_object *ex, const char *name)
 {
 	uint8_t a[32], A[33], A2[33], B_[33], C_[33], C2[33], e[32], s[32];
 
-	unhex(gets_(in, "a"), a, 32);
-	unhex(gets_(in, "A"), A, 33);
-	unhex(gets_(in, "B_"), B_, 33);
-	unhex(gets_(in, "C_"), C_, 33);
+	unhex(tl_get_str(in, "a"), a, 32);
+	unhex(tl_get_str(in, "A"), A, 33);
+	unhex(tl_get_str(in, "B_"), B_, 33);
+	unhex(tl_get_str(in, "C_"), C_, 33);
 	ck_assert_int_eq(cashu_pubkey(a, A2), 0);
 	ck_assert(memcmp(A, A2, 33) == 0);
 	ck_assert_int_eq(cashu_sign(B_, a, C2), 0);
 	ck_assert(memcmp(C_, C2, 33) == 0);
 	ck_assert_int_eq(cashu_dleq_prove(a, B_, C_, NULL, e, s), 0);
-	ck_hex_eq(e, 32, gets_(ex, "e"), name);
-	ck_hex_eq(s, 32, gets_(ex, "s"), name);
+	ck_hex_eq(e, 32, tl_get_str(ex, "e"), name);
+	ck_hex_eq(s, 32, tl_get_str(ex, "s"), name);
 	ck_assert_int_eq(cashu_dleq_verify(A, B_, C_, e, s), 1);
 }
 
 static void
 v_dleq_sig(json_object *in, json_object *ex, const char *name)
 {
-	json_object *sig = get(in, "blind_signature"), *dleq = get(sig, "dleq");
+	json_object *sig = tl_get(in, "blind_signature"), *dleq = tl_get(sig, "dleq");
 	uint8_t A[33], B_[33], C_[33], e[32], s[32];
-	int want = json_object_get_boolean(get(ex, "valid"));
+	int want = json_object_get_boolean(tl_get(ex, "valid"));
 
-	unhex(gets_(in, "A"), A, 33);
-	unhex(gets_(in, "B_"), B_, 33);
-	unhex(gets_(sig, "C_"), C_, 33);
-	unhex(gets_(dleq, "e"), e, 32);
-	unhex(gets_(dleq, "s"), s, 32);
+	unhex(tl_get_str(in, "A"), A, 33);
+	unhex(tl_get_str(in, "B_"), B_, 33);
+	unhex(tl_get_str(sig, "C_"), C_, 33);
+	unhex(tl_get_str(dleq, "e"), e, 32);
+	unhex(tl_get_str(dleq, "s"), s, 32);
 	ck_assert_msg(cashu_dleq_verify(A, B_, C_, e, s) == want, "%s", name);
 	/* Any change to s, e or C_ breaks it. */
 	s[31] ^= 1;
@@ -326,16 +290,16 @@ v_dleq_sig(json_object *in, json_object *ex, const char *name)
 static void
 v_dleq_proof(json_object *in, json_object *ex, const char *name)
 {
-	json_object *proof = get(in, "proof"), *dleq = get(proof, "dleq");
-	const char *secret = gets_(proof, "secret");
+	json_object *proof = tl_get(in, "proof"), *dleq = tl_get(proof, "dleq");
+	const char *secret = tl_get_str(proof, "secret");
 	uint8_t A[33], C[33], e[32], s[32], r[32];
-	int want = json_object_get_boolean(get(ex, "valid"));
+	int want = json_object_get_boolean(tl_get(ex, "valid"));
 
-	unhex(gets_(in, "A"), A, 33);
-	unhex(gets_(proof, "C"), C, 33);
-	unhex(gets_(dleq, "e"), e, 32);
-	unhex(gets_(dleq, "s"), s, 32);
-	unhex(gets_(dleq, "r"), r, 32);
+	unhex(tl_get_str(in, "A"), A, 33);
+	unhex(tl_get_str(proof, "C"), C, 33);
+	unhex(tl_get_str(dleq, "e"), e, 32);
+	unhex(tl_get_str(dleq, "s"), s, 32);
+	unhex(tl_get_str(dleq, "r"), r, 32);
 	ck_assert_msg(cashu_dleq_verify_proof(A, (const uint8_t *)secret, strlen(secret), C,
 	    e, s, r) == want, "%s", name);
 	/* A different secret or r must not verify. */
@@ -348,7 +312,7 @@ v_dleq_proof(json_object *in, json_object *ex, const char *name)
 
 START_TEST(nut12_vectors)
 {
-	json_object *root = vectors_load();
+	json_object *root = tl_vectors();
 
 	report("NUT-12", "dleq_hash_e", for_each(root, "vectors", "dleq_hash_e", v_hash_e), 1);
 	report("NUT-12", "dleq_create_deterministic",
@@ -368,9 +332,9 @@ v_kid_int(json_object *in, json_object *ex, const char *name)
 {
 	uint32_t v;
 
-	ck_assert_int_eq(cashu_nut13_keyset_int(gets_(in, "keyset_id"), &v), 0);
+	ck_assert_int_eq(cashu_nut13_keyset_int(tl_get_str(in, "keyset_id"), &v), 0);
 	/* the published key is misspelled "keyest_id_int" */
-	ck_assert_msg((int64_t)v == json_object_get_int64(get(ex, "keyest_id_int")),
+	ck_assert_msg((int64_t)v == json_object_get_int64(tl_get(ex, "keyest_id_int")),
 	    "%s: %u", name, v);
 }
 
@@ -380,30 +344,30 @@ static int nut13_count;
 static void
 v_nut13(json_object *in, json_object *ex, const char *name)
 {
-	json_object *counters = get(in, "counters");
-	json_object *secrets = get(ex, "secrets"), *rs = get(ex, "blinding_factors");
-	const char *kid = gets_(in, "keyset_id");
+	json_object *counters = tl_get(in, "counters");
+	json_object *secrets = tl_get(ex, "secrets"), *rs = tl_get(ex, "blinding_factors");
+	const char *kid = tl_get_str(in, "keyset_id");
 	uint8_t seed[64], r[32];
 	char secret[65], key[32];
 	size_t i;
 
-	ck_assert_int_eq(cashu_bip39_seed(gets_(in, "mnemonic"), NULL, seed), 0);
+	ck_assert_int_eq(cashu_bip39_seed(tl_get_str(in, "mnemonic"), NULL, seed), 0);
 	for (i = 0; i < json_object_array_length(counters); i++) {
 		uint32_t c = (uint32_t)json_object_get_int(json_object_array_get_idx(counters, i));
 
 		ck_assert_int_eq(cashu_nut13_derive(seed, kid, c, secret, r), 0);
 		snprintf(key, sizeof(key), "secret_%u", c);
-		ck_assert_msg(strcmp(secret, gets_(secrets, key)) == 0, "%s %s: %s", name, key,
+		ck_assert_msg(strcmp(secret, tl_get_str(secrets, key)) == 0, "%s %s: %s", name, key,
 		    secret);
 		snprintf(key, sizeof(key), "r_%u", c);
-		ck_hex_eq(r, 32, gets_(rs, key), name);
+		ck_hex_eq(r, 32, tl_get_str(rs, key), name);
 		nut13_count++;
 	}
 }
 
 START_TEST(nut13_vectors)
 {
-	json_object *root = vectors_load();
+	json_object *root = tl_vectors();
 	uint8_t seed[64], r[32];
 	char secret[65];
 	int n;
@@ -447,13 +411,13 @@ START_TEST(no_vector_left_behind)
 		"tests/00-tests.md", "tests/01-tests.md", "tests/02-tests.md",
 		"tests/12-tests.md", "tests/13-tests.md",
 	};
-	json_object *root = vectors_load(), *arr = get(root, "vectors");
+	json_object *root = tl_vectors(), *arr = tl_get(root, "vectors");
 	size_t i, j, n = json_object_array_length(arr);
 	int total = 0;
 
 	for (i = 0; i < n; i++) {
 		json_object *v = json_object_array_get_idx(arr, i);
-		const char *src = gets_(v, "source"), *cat = gets_(v, "category");
+		const char *src = tl_get_str(v, "source"), *cat = tl_get_str(v, "category");
 		int mine = 0, known = 0;
 
 		for (j = 0; j < ARRAY_SIZE(sources); j++)
@@ -462,7 +426,7 @@ START_TEST(no_vector_left_behind)
 			continue;
 		for (j = 0; j < ARRAY_SIZE(handled); j++)
 			known |= strcmp(cat, handled[j]) == 0;
-		ck_assert_msg(known, "vector %s (%s) has no test", gets_(v, "name"), cat);
+		ck_assert_msg(known, "vector %s (%s) has no test", tl_get_str(v, "name"), cat);
 		total++;
 	}
 	printf("NUT-00/01/02/12/13: %d vectors in the file, all categories covered\n", total);
@@ -623,8 +587,8 @@ START_TEST(hostile_inputs)
 }
 END_TEST
 
-static Suite *
-crypto_suite(void)
+Suite *
+suite(void)
 {
 	Suite *s = suite_create("cashu_crypto");
 	TCase *tc = tcase_create("vectors");
@@ -640,16 +604,4 @@ crypto_suite(void)
 	tcase_add_test(tc, hostile_inputs);
 	suite_add_tcase(s, tc);
 	return s;
-}
-
-int
-main(void)
-{
-	SRunner *sr = srunner_create(crypto_suite());
-	int failed;
-
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
 }

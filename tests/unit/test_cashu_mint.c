@@ -25,10 +25,7 @@
 #include "cashu/mint.h"
 #include "cashu/token.h"
 #include "cashu/wallet.h"
-
-#ifndef TOP_SRCDIR
-#define TOP_SRCDIR "."
-#endif
+#include "testlib.h"
 
 /* ---------------------------------------------------------------- the mint */
 
@@ -151,7 +148,7 @@ stat_count(struct upstream *up, const char *route)
 /* ---------------------------------------------------------------- wallets */
 
 struct tw {
-	char dir[64];
+	char dir[TL_PATH_MAX];
 	struct db *db;
 	struct upstream *up;
 	struct wallet_ctx w;
@@ -161,26 +158,12 @@ struct tw {
 static void
 tw_open(struct tw *t)
 {
-	char path[128], sqlpath[512], *sql;
-	FILE *f;
-	long len;
+	char path[TL_PATH_MAX + 16];
 
 	memset(t, 0, sizeof(*t));
-	snprintf(t->dir, sizeof(t->dir), "/tmp/test_mint_XXXXXX");
-	ck_assert_ptr_nonnull(mkdtemp(t->dir));
+	tl_tmpdir(t->dir, sizeof(t->dir), "test_mint");
 	snprintf(path, sizeof(path), "%s/w.db", t->dir);
-	ck_assert_int_eq(db_open(path, DB_SYNC_NORMAL, &t->db), RERR_OK);
-	snprintf(sqlpath, sizeof(sqlpath), "%s/migrations/0003_cashu.sql", TOP_SRCDIR);
-	f = fopen(sqlpath, "r");
-	ck_assert_ptr_nonnull(f);
-	fseek(f, 0, SEEK_END);
-	len = ftell(f);
-	rewind(f);
-	sql = xcalloc(1, (size_t)len + 1);
-	ck_assert_uint_eq(fread(sql, 1, (size_t)len, f), (size_t)len);
-	fclose(f);
-	ck_assert_int_eq(db_exec(t->db, sql), RERR_OK);
-	free(sql);
+	t->db = tl_db_open(path, DB_SYNC_NORMAL);
 	t->up = upstream_new();
 	wallet_ctx_init(&t->w, t->db, t->up);
 	t->trusted[0] = mint_url;
@@ -194,12 +177,9 @@ tw_open(struct tw *t)
 static void
 tw_close(struct tw *t)
 {
-	char cmd[128];
-
 	upstream_free(t->up);
 	db_close(t->db);
-	snprintf(cmd, sizeof(cmd), "rm -rf %s", t->dir);
-	ck_assert_int_eq(system(cmd), 0);
+	tl_tmpdir_remove(t->dir);
 }
 
 static uint64_t
@@ -218,19 +198,6 @@ balance(struct tw *t, uint64_t *pending)
 	if (pending)
 		*pending = pend;
 	return sum;
-}
-
-static int64_t
-count(struct tw *t, const char *sql)
-{
-	sqlite3_stmt *st;
-	int64_t v = -1;
-
-	ck_assert_int_eq(sqlite3_prepare_v2(db_handle(t->db), sql, -1, &st, NULL), SQLITE_OK);
-	if (sqlite3_step(st) == SQLITE_ROW)
-		v = sqlite3_column_int64(st, 0);
-	sqlite3_finalize(st);
-	return v;
 }
 
 /* Mint amount into t through a (test-mint auto-paid) bolt11 quote. */
@@ -305,7 +272,7 @@ START_TEST(keysets_cached)
 	ck_assert_uint_eq(withkeys, 2);
 	ck_assert_uint_eq(active, 1);
 	mint_keysets_free(ks, n);
-	ck_assert_int_eq(count(&a, "SELECT count(*) FROM keysets WHERE short_id = substr(id, 1, 16)"), 2);
+	ck_assert_int_eq(tl_db_int(a.db, "SELECT count(*) FROM keysets WHERE short_id = substr(id, 1, 16)"), 2);
 	/* fresh cache: no second GET /v1/keysets */
 	before = stat_count(a.up, "GET /v1/keysets");
 	ck_assert_int_eq(wallet_refresh_keysets(&a.w, mint_url, false, &e), MINT_OK);
@@ -337,7 +304,7 @@ START_TEST(mint_send_receive_double_spend)
 	printf("send 37 (swap): %.1f ms\n", (double)(mono_usec() - t0) / 1000.0);
 	ck_assert_uint_eq(balance(&a, NULL), 63);
 	/* the outgoing token is stored before it is returned */
-	ck_assert_int_eq(count(&a, "SELECT count(*) FROM cashu_transactions WHERE direction = 'out' AND amount = 37"), 1);
+	ck_assert_int_eq(tl_db_int(a.db, "SELECT count(*) FROM cashu_transactions WHERE direction = 'out' AND amount = 37"), 1);
 	memset(&t, 0, sizeof(t));
 	ck_assert_int_eq(cashu_token_decode(tok, strlen(tok), &t), CASHU_TOK_OK);
 	ck_assert_uint_eq(t.total, 37);
@@ -357,7 +324,7 @@ START_TEST(mint_send_receive_double_spend)
 	/* elsewhere: the mint says already spent */
 	ck_assert_int_eq(wallet_receive_token(&a.w, tok, NULL, &r, &e), MINT_E_SPENT);
 	ck_assert_int_eq(e.code, 11001);
-	ck_assert_int_eq(count(&a, "SELECT count(*) FROM mint_operations WHERE state = 'failed'"), 1);
+	ck_assert_int_eq(tl_db_int(a.db, "SELECT count(*) FROM mint_operations WHERE state = 'failed'"), 1);
 	/* the receiver's proofs are good: send them on and redeem in A */
 	free(tok);
 	tok = send_token(&b, 37);	/* exact: no swap needed */
@@ -421,7 +388,7 @@ START_TEST(mint_down_then_up)
 	    st.failed, st.left);
 	ck_assert_int_eq(st.left, 0);
 	ck_assert_int_ge(st.failed, 1);	/* inputs spent by the later swap, our outputs unsigned */
-	ck_assert_int_eq(count(&b, "SELECT count(*) FROM mint_operations WHERE state IN ('prepared','sent')"), 0);
+	ck_assert_int_eq(tl_db_int(b.db, "SELECT count(*) FROM mint_operations WHERE state IN ('prepared','sent')"), 0);
 	ck_assert_uint_eq(balance(&b, NULL), 20);
 	free(tok);
 	tw_close(&a);
@@ -449,13 +416,13 @@ START_TEST(crash_after_answer_recovered)
 	hook_stop_at = WALLET_HOOK_ANSWERED;
 	ck_assert_int_eq(wallet_receive_token(&b.w, tok, NULL, &r, &e), MINT_E_INTERRUPTED);
 	ck_assert_uint_eq(balance(&b, NULL), 0);
-	ck_assert_int_eq(count(&b, "SELECT count(*) FROM mint_operations WHERE state = 'sent'"), 1);
+	ck_assert_int_eq(tl_db_int(b.db, "SELECT count(*) FROM mint_operations WHERE state = 'sent'"), 1);
 	hook_stop_at = -1;
 	/* A fresh start: recovery finds the inputs spent and restores our outputs. */
 	ck_assert_int_eq(wallet_recover(&b.w, 0, &st, &e), MINT_OK);
 	ck_assert_int_eq(st.done, 1);
 	ck_assert_uint_eq(balance(&b, NULL), 45);
-	ck_assert_int_eq(count(&b, "SELECT count(*) FROM cashu_transactions WHERE direction = 'in' AND source = 'recovery'"), 1);
+	ck_assert_int_eq(tl_db_int(b.db, "SELECT count(*) FROM cashu_transactions WHERE direction = 'in' AND source = 'recovery'"), 1);
 	/* presenting it again: already redeemed here */
 	ck_assert_int_eq(wallet_receive_token(&b.w, tok, NULL, &r, &e), MINT_E_ALREADY_REDEEMED);
 	ck_assert_uint_eq(r.credited, 45);
@@ -491,7 +458,7 @@ START_TEST(crash_after_answer_recovered)
 		ck_assert_int_eq(st.done, 1);
 		ck_assert_uint_eq(balance(&c, &pend), 64);
 		ck_assert_uint_eq(pend, 0);
-		ck_assert_int_eq(count(&c, "SELECT count(*) FROM wallet_proofs WHERE state = 'spent'"), 1);
+		ck_assert_int_eq(tl_db_int(c.db, "SELECT count(*) FROM wallet_proofs WHERE state = 'spent'"), 1);
 		/* A mint interrupted while 'prepared': recovery with min_age
 		 * leaves fresh operations alone, then rolls it back; the paid
 		 * quote still mints. */
@@ -552,7 +519,7 @@ START_TEST(lost_answer_recovered_inline)
 	ck_assert_msg(wallet_receive_token(&b.w, tok, NULL, &r, &e) == MINT_OK, "%s: %s",
 	    mint_err_name(e.kind), e.detail);
 	ck_assert_uint_eq(balance(&b, NULL), 50);
-	ck_assert_int_eq(count(&b, "SELECT count(*) FROM mint_operations WHERE state = 'done'"), 1);
+	ck_assert_int_eq(tl_db_int(b.db, "SELECT count(*) FROM mint_operations WHERE state = 'done'"), 1);
 	ck_assert_int_eq(stat_count(a.up, "POST /v1/restore"), 1);
 	free(tok);
 	/* a definitive refusal releases the inputs of a send at once */
@@ -634,7 +601,7 @@ START_TEST(short_keyset_id_and_rotation)
 	ck_assert_msg(wallet_receive_token(&b.w, tok2, NULL, &r, &e) == MINT_OK, "%s", e.detail);
 	ck_assert_uint_eq(r.credited, 32);
 	/* the new proofs are from the new active keyset */
-	ck_assert_int_eq(count(&b, "SELECT count(*) FROM wallet_proofs w JOIN keysets k"
+	ck_assert_int_eq(tl_db_int(b.db, "SELECT count(*) FROM wallet_proofs w JOIN keysets k"
 	    " ON k.id = w.keyset_id WHERE k.active = 1 AND w.state = 'unspent'"), 1);
 	/* same proofs in their full-id spelling: recognised as already redeemed */
 	ck_assert_int_eq(wallet_receive_token(&b.w, tok, NULL, &r, &e), MINT_E_ALREADY_REDEEMED);
@@ -689,12 +656,25 @@ START_TEST(melt_with_change)
 }
 END_TEST
 
-static Suite *
+Suite *
 suite(void)
 {
-	Suite *s = suite_create("cashu_mint");
-	TCase *tc = tcase_create("against the test mint");
+	Suite *s;
+	TCase *tc;
+	const char *node = getenv("NODE");
+	char cmd[600];
 
+	/* No node, no test mint: skip (automake's 77) rather than fail. */
+	snprintf(cmd, sizeof(cmd), "'%s' -e 0 >/dev/null 2>&1", node && *node ? node : "node");
+	if (system(cmd) != 0)
+		tl_skip("test_cashu_mint: node not found (set NODE)");
+	/* The mint needs cashu-ts from tests/node_modules (npm ci in tests/);
+	 * a tarball build has none. CI sets ROUTSTR_E2E_REQUIRED: no skipping. */
+	snprintf(cmd, sizeof(cmd), "%s/tests/node_modules/@cashu/cashu-ts/package.json", TOP_SRCDIR);
+	if (access(cmd, R_OK) != 0 && getenv("ROUTSTR_E2E_REQUIRED") == NULL)
+		tl_skip("test_cashu_mint: %s missing (npm ci in tests/)", cmd);
+	s = suite_create("cashu_mint");
+	tc = tcase_create("against the test mint");
 	tcase_set_timeout(tc, 60);
 	tcase_add_test(tc, keysets_cached);
 	tcase_add_test(tc, mint_send_receive_double_spend);
@@ -706,33 +686,4 @@ suite(void)
 	tcase_add_test(tc, melt_with_change);
 	suite_add_tcase(s, tc);
 	return s;
-}
-
-int
-main(void)
-{
-	SRunner *sr;
-	const char *node = getenv("NODE");
-	char cmd[600];
-	int failed;
-
-	/* No node, no test mint: skip (automake's 77) rather than fail. */
-	snprintf(cmd, sizeof(cmd), "'%s' -e 0 >/dev/null 2>&1", node && *node ? node : "node");
-	if (system(cmd) != 0) {
-		fprintf(stderr, "test_cashu_mint: node not found (set NODE); skipped\n");
-		return 77;
-	}
-	/* The mint needs cashu-ts from tests/node_modules (npm ci in tests/);
-	 * a tarball build has none. CI sets ROUTSTR_E2E_REQUIRED: no skipping. */
-	snprintf(cmd, sizeof(cmd), "%s/tests/node_modules/@cashu/cashu-ts/package.json", TOP_SRCDIR);
-	if (access(cmd, R_OK) != 0 && getenv("ROUTSTR_E2E_REQUIRED") == NULL) {
-		fprintf(stderr, "test_cashu_mint: %s missing (npm ci in tests/); skipped\n", cmd);
-		return 77;
-	}
-	sr = srunner_create(suite());
-
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
 }

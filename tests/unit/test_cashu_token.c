@@ -1,5 +1,5 @@
 /* Unit tests for lib/cashu/token and lib/cashu/b64: every NUT-00 token
- * vector (V3 and V4, valid and invalid, binary) from the shared vector file
+ * vector (V3 and V4, valid and invalid, binary) from tests/data/cashu_vectors.json
  * read at run time (env CASHU_VECTORS; a missing file fails), the cashu-ts
  * short-id token, round trips, and hand-made hostile tokens. */
 #include "config.h"
@@ -15,41 +15,7 @@
 #include "util.h"
 #include "cashu/b64.h"
 #include "cashu/token.h"
-
-#ifndef CASHU_VECTORS_DEFAULT
-#define CASHU_VECTORS_DEFAULT "../shared/vectors/cashu_vectors.json"
-#endif
-
-static json_object *
-vectors_load(void)
-{
-	const char *path = getenv("CASHU_VECTORS");
-	json_object *root;
-
-	if (path == NULL || path[0] == '\0')
-		path = CASHU_VECTORS_DEFAULT;
-	root = json_object_from_file(path);
-	ck_assert_msg(root != NULL, "cannot read the vector file %s (set CASHU_VECTORS)", path);
-	return root;
-}
-
-static json_object *
-get(json_object *o, const char *key)
-{
-	json_object *v = NULL;
-
-	ck_assert_msg(json_object_object_get_ex(o, key, &v) && v != NULL, "lacks \"%s\"", key);
-	return v;
-}
-
-static const char *
-gets_(json_object *o, const char *key)
-{
-	json_object *v = get(o, key);
-
-	ck_assert_msg(json_object_is_type(v, json_type_string), "\"%s\" not a string", key);
-	return json_object_get_string(v);
-}
+#include "testlib.h"
 
 static json_object *
 opt(json_object *o, const char *key)
@@ -124,30 +90,30 @@ ck_roundtrips(const struct cashu_token *t)
 static void
 ck_matches_v3json(const struct cashu_token *t, json_object *j)
 {
-	json_object *entries = get(j, "token"), *memo = opt(j, "memo");
+	json_object *entries = tl_get(j, "token"), *memo = opt(j, "memo");
 	size_t i, k, n = 0;
 	uint64_t total = 0;
 
 	for (i = 0; i < json_object_array_length(entries); i++) {
 		json_object *ent = json_object_array_get_idx(entries, i);
-		json_object *proofs = get(ent, "proofs");
+		json_object *proofs = tl_get(ent, "proofs");
 
 		for (k = 0; k < json_object_array_length(proofs); k++, n++) {
 			json_object *p = json_object_array_get_idx(proofs, k);
 
 			ck_assert_uint_lt(n, t->nproofs);
 			ck_assert_uint_eq(t->proofs[n].amount,
-			    (uint64_t)json_object_get_int64(get(p, "amount")));
+			    (uint64_t)json_object_get_int64(tl_get(p, "amount")));
 			total += t->proofs[n].amount;
-			ck_assert_str_eq(t->proofs[n].keyset_id, gets_(p, "id"));
-			ck_assert_str_eq(t->proofs[n].secret, gets_(p, "secret"));
-			ck_assert_str_eq(t->proofs[n].C, gets_(p, "C"));
-			ck_assert_str_eq(t->proofs[n].mint, gets_(ent, "mint"));
+			ck_assert_str_eq(t->proofs[n].keyset_id, tl_get_str(p, "id"));
+			ck_assert_str_eq(t->proofs[n].secret, tl_get_str(p, "secret"));
+			ck_assert_str_eq(t->proofs[n].C, tl_get_str(p, "C"));
+			ck_assert_str_eq(t->proofs[n].mint, tl_get_str(ent, "mint"));
 		}
 	}
 	ck_assert_uint_eq(n, t->nproofs);
 	ck_assert_uint_eq(total, t->total);
-	ck_assert_str_eq(t->unit, opt(j, "unit") ? gets_(j, "unit") : "sat");
+	ck_assert_str_eq(t->unit, opt(j, "unit") ? tl_get_str(j, "unit") : "sat");
 	if (memo)
 		ck_assert_str_eq(t->memo, json_object_get_string(memo));
 	else
@@ -158,27 +124,27 @@ ck_matches_v3json(const struct cashu_token *t, json_object *j)
 static void
 ck_matches_v4json(const struct cashu_token *t, json_object *j)
 {
-	json_object *groups = get(j, "t"), *memo = opt(j, "d");
+	json_object *groups = tl_get(j, "t"), *memo = opt(j, "d");
 	size_t i, k, n = 0;
 
 	for (i = 0; i < json_object_array_length(groups); i++) {
-		json_object *g = json_object_array_get_idx(groups, i), *proofs = get(g, "p");
-		const char *id = gets_(get(g, "i"), "$bytes_hex");
+		json_object *g = json_object_array_get_idx(groups, i), *proofs = tl_get(g, "p");
+		const char *id = tl_get_str(tl_get(g, "i"), "$bytes_hex");
 
 		for (k = 0; k < json_object_array_length(proofs); k++, n++) {
 			json_object *p = json_object_array_get_idx(proofs, k);
 
 			ck_assert_uint_lt(n, t->nproofs);
 			ck_assert_uint_eq(t->proofs[n].amount,
-			    (uint64_t)json_object_get_int64(get(p, "a")));
+			    (uint64_t)json_object_get_int64(tl_get(p, "a")));
 			ck_assert_str_eq(t->proofs[n].keyset_id, id);
-			ck_assert_str_eq(t->proofs[n].secret, gets_(p, "s"));
-			ck_assert_str_eq(t->proofs[n].C, gets_(get(p, "c"), "$bytes_hex"));
+			ck_assert_str_eq(t->proofs[n].secret, tl_get_str(p, "s"));
+			ck_assert_str_eq(t->proofs[n].C, tl_get_str(tl_get(p, "c"), "$bytes_hex"));
 		}
 	}
 	ck_assert_uint_eq(n, t->nproofs);
-	ck_assert_str_eq(t->mint, gets_(j, "m"));
-	ck_assert_str_eq(t->unit, gets_(j, "u"));
+	ck_assert_str_eq(t->mint, tl_get_str(j, "m"));
+	ck_assert_str_eq(t->unit, tl_get_str(j, "u"));
 	if (memo)
 		ck_assert_str_eq(t->memo, json_object_get_string(memo));
 	else
@@ -200,22 +166,22 @@ unpadded_len(const char *s)
 
 START_TEST(nut00_token_vectors)
 {
-	json_object *root = vectors_load(), *arr = get(root, "vectors");
+	json_object *root = tl_vectors(), *arr = tl_get(root, "vectors");
 	int n_v3ser = 0, n_v3inv = 0, n_v3ok = 0, n_v4ser = 0, n_v4bin = 0;
 	size_t i;
 
 	for (i = 0; i < json_object_array_length(arr); i++) {
 		json_object *v = json_object_array_get_idx(arr, i);
-		json_object *in = get(v, "inputs"), *ex = get(v, "expected");
-		const char *cat = gets_(v, "category"), *name = gets_(v, "name");
+		json_object *in = tl_get(v, "inputs"), *ex = tl_get(v, "expected");
+		const char *cat = tl_get_str(v, "category"), *name = tl_get_str(v, "name");
 		struct cashu_token t;
 		char *enc;
 
 		if (strcmp(cat, "token_v3_serialize") == 0) {
-			const char *ser = gets_(ex, "serialized");
+			const char *ser = tl_get_str(ex, "serialized");
 
 			ck_assert_msg(dec(ser, &t) == CASHU_TOK_OK, "%s", name);
-			ck_matches_v3json(&t, get(in, "token_json"));
+			ck_matches_v3json(&t, tl_get(in, "token_json"));
 			/* published key order: byte-for-byte */
 			enc = cashu_token_encode_v3(&t);
 			ck_assert_str_eq(enc, ser);
@@ -224,26 +190,26 @@ START_TEST(nut00_token_vectors)
 			cashu_token_free(&t);
 			n_v3ser++;
 		} else if (strcmp(cat, "token_v3_deserialize_invalid") == 0) {
-			ck_assert(!json_object_get_boolean(get(ex, "valid")));
-			ck_assert_msg(dec(gets_(in, "token"), &t) != CASHU_TOK_OK, "%s", name);
+			ck_assert(!json_object_get_boolean(tl_get(ex, "valid")));
+			ck_assert_msg(dec(tl_get_str(in, "token"), &t) != CASHU_TOK_OK, "%s", name);
 			ck_assert_uint_eq(t.nproofs, 0);
 			cashu_token_free(&t);
 			n_v3inv++;
 		} else if (strcmp(cat, "token_v3_deserialize_valid") == 0) {
-			ck_assert(json_object_get_boolean(get(ex, "valid")));
-			ck_assert_msg(dec(gets_(in, "token"), &t) == CASHU_TOK_OK, "%s", name);
+			ck_assert(json_object_get_boolean(tl_get(ex, "valid")));
+			ck_assert_msg(dec(tl_get_str(in, "token"), &t) == CASHU_TOK_OK, "%s", name);
 			if (opt(ex, "token_json"))
-				ck_matches_v3json(&t, get(ex, "token_json"));
+				ck_matches_v3json(&t, tl_get(ex, "token_json"));
 			ck_assert_int_eq(t.version, 3);
 			ck_roundtrips(&t);
 			cashu_token_free(&t);
 			n_v3ok++;
 		} else if (strcmp(cat, "token_v4_serialize") == 0) {
-			const char *ser = gets_(ex, "serialized");
+			const char *ser = tl_get_str(ex, "serialized");
 
 			ck_assert_msg(dec(ser, &t) == CASHU_TOK_OK, "%s", name);
 			ck_assert_int_eq(t.version, 4);
-			ck_matches_v4json(&t, get(in, "token_json_bytes_as_hex"));
+			ck_matches_v4json(&t, tl_get(in, "token_json_bytes_as_hex"));
 			/* spec key order, definite lengths: equal up to padding */
 			enc = cashu_token_encode_v4(&t);
 			ck_assert_ptr_nonnull(enc);
@@ -254,14 +220,14 @@ START_TEST(nut00_token_vectors)
 			cashu_token_free(&t);
 			n_v4ser++;
 		} else if (strcmp(cat, "token_v4_binary") == 0) {
-			const char *hex = gets_(ex, "binary_hex");
+			const char *hex = tl_get_str(ex, "binary_hex");
 			size_t blen = strlen(hex) / 2, olen = 0;
 			uint8_t *bin = xmalloc(blen), *out;
 
 			ck_assert_int_eq(hex_decode(hex, strlen(hex), bin, blen), 0);
 			ck_assert_msg(cashu_token_decode_binary(bin, blen, &t) == CASHU_TOK_OK,
 			    "%s", name);
-			ck_matches_v4json(&t, get(in, "token_json_bytes_as_hex"));
+			ck_matches_v4json(&t, tl_get(in, "token_json_bytes_as_hex"));
 			out = cashu_token_encode_binary(&t, &olen);
 			ck_assert_ptr_nonnull(out);
 			ck_assert_uint_eq(olen, blen);
@@ -291,8 +257,8 @@ END_TEST
 
 START_TEST(cashu_ts_short_id)
 {
-	json_object *root = vectors_load();
-	json_object *arr = get(root, "supplementary_computed_not_published");
+	json_object *root = tl_vectors();
+	json_object *arr = tl_get(root, "supplementary_computed_not_published");
 	int count = 0;
 	size_t i;
 
@@ -302,19 +268,19 @@ START_TEST(cashu_ts_short_id)
 		struct cashu_token t;
 		const char *full, *ids[3], *out = NULL;
 
-		if (strcmp(gets_(v, "category"), "token_v4_short_id") != 0)
+		if (strcmp(tl_get_str(v, "category"), "token_v4_short_id") != 0)
 			continue;
-		in = get(v, "inputs");
-		ex = get(v, "expected");
-		p0 = json_object_array_get_idx(get(in, "proofs"), 0);
-		full = gets_(p0, "id");
-		ck_assert_int_eq(dec(gets_(ex, "serialized"), &t), CASHU_TOK_OK);
-		ck_assert_str_eq(t.mint, gets_(in, "mint"));
-		ck_assert_str_eq(t.unit, gets_(in, "unit"));
+		in = tl_get(v, "inputs");
+		ex = tl_get(v, "expected");
+		p0 = json_object_array_get_idx(tl_get(in, "proofs"), 0);
+		full = tl_get_str(p0, "id");
+		ck_assert_int_eq(dec(tl_get_str(ex, "serialized"), &t), CASHU_TOK_OK);
+		ck_assert_str_eq(t.mint, tl_get_str(in, "mint"));
+		ck_assert_str_eq(t.unit, tl_get_str(in, "unit"));
 		ck_assert_uint_eq(t.nproofs, 1);
-		ck_assert_str_eq(t.proofs[0].keyset_id, gets_(ex, "i_field_hex"));
-		ck_assert_str_eq(t.proofs[0].secret, gets_(p0, "secret"));
-		ck_assert_str_eq(t.proofs[0].C, gets_(p0, "C"));
+		ck_assert_str_eq(t.proofs[0].keyset_id, tl_get_str(ex, "i_field_hex"));
+		ck_assert_str_eq(t.proofs[0].secret, tl_get_str(p0, "secret"));
+		ck_assert_str_eq(t.proofs[0].C, tl_get_str(p0, "C"));
 		/* resolve the short id against the mint's keysets */
 		ids[0] = "009a1f293253e41e";
 		ids[1] = full;
@@ -927,7 +893,7 @@ END_TEST
 
 START_TEST(prefixes_and_sizes)
 {
-	json_object *root = vectors_load(), *arr = get(root, "vectors");
+	json_object *root = tl_vectors(), *arr = tl_get(root, "vectors");
 	const char *good = NULL;
 	struct cashu_token t;
 	struct buf b;
@@ -937,8 +903,8 @@ START_TEST(prefixes_and_sizes)
 	for (i = 0; i < json_object_array_length(arr); i++) {
 		json_object *v = json_object_array_get_idx(arr, i);
 
-		if (strcmp(gets_(v, "name"), "nut00_tokenv4_multiple_keysets") == 0)
-			good = gets_(get(v, "expected"), "serialized");
+		if (strcmp(tl_get_str(v, "name"), "nut00_tokenv4_multiple_keysets") == 0)
+			good = tl_get_str(tl_get(v, "expected"), "serialized");
 	}
 	ck_assert_ptr_nonnull(good);
 	buf_init(&b, 1u << 20);
@@ -1033,8 +999,8 @@ START_TEST(prefixes_and_sizes)
 }
 END_TEST
 
-static Suite *
-token_suite(void)
+Suite *
+suite(void)
 {
 	Suite *s = suite_create("cashu_token");
 	TCase *tc = tcase_create("token");
@@ -1051,16 +1017,4 @@ token_suite(void)
 	tcase_add_test(tc, prefixes_and_sizes);
 	suite_add_tcase(s, tc);
 	return s;
-}
-
-int
-main(void)
-{
-	SRunner *sr = srunner_create(token_suite());
-	int failed;
-
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
 }

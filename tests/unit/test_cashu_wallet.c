@@ -16,10 +16,7 @@
 #include "cashu/mint.h"
 #include "cashu/token.h"
 #include "cashu/wallet.h"
-
-#ifndef TOP_SRCDIR
-#define TOP_SRCDIR "."
-#endif
+#include "testlib.h"
 
 /* ---------------------------------------------------------------- fees */
 
@@ -508,35 +505,20 @@ END_TEST
 
 /* ---------------------------------------------------------------- store */
 
+/* A migrated database in a new temporary directory (into dir). */
 static struct db *
 open_store(char *dir, size_t dirsz)
 {
-	char path[256], sqlpath[512], *sql = NULL;
-	struct db *db = NULL;
-	FILE *f;
-	long len;
+	char path[TL_PATH_MAX + 16];
 
-	snprintf(dir, dirsz, "/tmp/test_wallet_XXXXXX");
-	ck_assert_ptr_nonnull(mkdtemp(dir));
+	tl_tmpdir(dir, dirsz, "test_wallet");
 	snprintf(path, sizeof(path), "%s/w.db", dir);
-	ck_assert_int_eq(db_open(path, DB_SYNC_NORMAL, &db), RERR_OK);
-	snprintf(sqlpath, sizeof(sqlpath), "%s/migrations/0003_cashu.sql", TOP_SRCDIR);
-	f = fopen(sqlpath, "r");
-	ck_assert_msg(f != NULL, "cannot read %s", sqlpath);
-	fseek(f, 0, SEEK_END);
-	len = ftell(f);
-	rewind(f);
-	sql = xcalloc(1, (size_t)len + 1);
-	ck_assert_uint_eq(fread(sql, 1, (size_t)len, f), (size_t)len);
-	fclose(f);
-	ck_assert_int_eq(db_exec(db, sql), RERR_OK);
-	free(sql);
-	return db;
+	return tl_db_open(path, DB_SYNC_NORMAL);
 }
 
 START_TEST(store_schema_and_balance)
 {
-	char dir[64], cmd[128];
+	char dir[TL_PATH_MAX];
 	struct db *db = open_store(dir, sizeof(dir));
 	struct wallet_ctx w;
 	struct wallet_balance *b = NULL;
@@ -590,12 +572,11 @@ START_TEST(store_schema_and_balance)
 	ck_assert_uint_eq(b[1].unspent, 9);	/* s1 released (8 + 1) */
 	free(b);
 	db_close(db);
-	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
-	ck_assert_int_eq(system(cmd), 0);
+	tl_tmpdir_remove(dir);
 }
 END_TEST
 
-static Suite *
+Suite *
 suite(void)
 {
 	Suite *s = suite_create("cashu_wallet");
@@ -616,16 +597,4 @@ suite(void)
 	tcase_add_test(tc, store_schema_and_balance);
 	suite_add_tcase(s, tc);
 	return s;
-}
-
-int
-main(void)
-{
-	SRunner *sr = srunner_create(suite());
-	int failed;
-
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
 }

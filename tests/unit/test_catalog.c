@@ -16,19 +16,15 @@
 #include "db_sql.h"
 #include "log.h"
 #include "util.h"
+#include "testlib.h"
 
-#ifndef TOP_SRCDIR
-#define TOP_SRCDIR "."
-#endif
-
-static char dir[64];
-static char dbpath[128];
+static char dir[TL_PATH_MAX];
+static char dbpath[TL_PATH_MAX + 16];
 
 static void
 setup(void)
 {
-	snprintf(dir, sizeof(dir), "/tmp/test_catalog_XXXXXX");
-	ck_assert_ptr_nonnull(mkdtemp(dir));
+	tl_tmpdir(dir, sizeof(dir), "test_catalog");
 	snprintf(dbpath, sizeof(dbpath), "%s/t.db", dir);
 	catalog_reset();
 }
@@ -36,11 +32,8 @@ setup(void)
 static void
 teardown(void)
 {
-	char cmd[160];
-
 	catalog_reset();
-	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
-	ck_assert_int_eq(system(cmd), 0);
+	tl_tmpdir_remove(dir);
 }
 
 /* Write text to dir/name; returns the path (static buffer). */
@@ -59,51 +52,6 @@ write_file(const char *name, const char *text)
 }
 
 /* The file's text into a new string. */
-static char *
-slurp(const char *path)
-{
-	FILE *f = fopen(path, "rb");
-	char *buf;
-	long n;
-
-	ck_assert_ptr_nonnull(f);
-	fseek(f, 0, SEEK_END);
-	n = ftell(f);
-	fseek(f, 0, SEEK_SET);
-	buf = xmalloc((size_t)n + 1);
-	ck_assert_int_eq(fread(buf, 1, (size_t)n, f), (size_t)n);
-	buf[n] = '\0';
-	fclose(f);
-	return buf;
-}
-
-/* A migrated database. Until migrations/local.mk lists 0004_catalog.sql the
- * compiled-in list lacks it, so apply the file itself then. */
-static struct db *
-open_db(void)
-{
-	struct db *db;
-	char err[256], *sql;
-	int applied;
-	sqlite3_stmt *st;
-	bool have;
-
-	ck_assert_int_eq(db_open(dbpath, DB_SYNC_NORMAL, &db), RERR_OK);
-	ck_assert_int_eq(db_migrate(db, db_migrations, db_migrations_count, &applied, err,
-	    sizeof(err)), RERR_OK);
-	ck_assert_int_eq(sqlite3_prepare_v2(db_handle(db),
-	    "SELECT 1 FROM sqlite_master WHERE name = 'catalog_version'", -1, &st, NULL),
-	    SQLITE_OK);
-	have = sqlite3_step(st) == SQLITE_ROW;
-	sqlite3_finalize(st);
-	if (!have) {
-		sql = slurp(TOP_SRCDIR "/migrations/0004_catalog.sql");
-		ck_assert_int_eq(db_exec(db, sql), RERR_OK);
-		free(sql);
-	}
-	return db;
-}
-
 static void
 exec(struct db *db, const char *sql)
 {
@@ -297,7 +245,7 @@ END_TEST
 
 START_TEST(db_overrides)
 {
-	struct db *db = open_db();
+	struct db *db = tl_db_open(dbpath, DB_SYNC_NORMAL);
 	struct catalog *c;
 	const struct catalog_model *m;
 	const char *path = write_file("m.json", catalogue);
@@ -349,7 +297,7 @@ END_TEST
  * a table change or a new file. */
 START_TEST(current_reloads)
 {
-	struct db *db = open_db();
+	struct db *db = tl_db_open(dbpath, DB_SYNC_NORMAL);
 	struct catalog *a, *b, *d;
 	const char *path = write_file("m.json", catalogue);
 	char *p2 = xstrdup(path);
@@ -495,12 +443,13 @@ START_TEST(lookup_cost)
 }
 END_TEST
 
-static Suite *
-catalog_suite(void)
+Suite *
+suite(void)
 {
 	Suite *s = suite_create("catalog");
 	TCase *tc = tcase_create("core");
 
+	log_open(NULL, LOG_ERROR);
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_set_timeout(tc, 60);
 	tcase_add_test(tc, loads_file);
@@ -514,17 +463,4 @@ catalog_suite(void)
 	tcase_add_test(tc, lookup_cost);
 	suite_add_tcase(s, tc);
 	return s;
-}
-
-int
-main(void)
-{
-	SRunner *sr = srunner_create(catalog_suite());
-	int failed;
-
-	log_open(NULL, LOG_ERROR);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
 }

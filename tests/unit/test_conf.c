@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "conf.h"
+#include "testlib.h"
 
 static char path[64];
 
@@ -158,13 +159,11 @@ START_TEST(legacy_alias)
 }
 END_TEST
 
-int
-main(void)
+Suite *
+suite(void)
 {
 	Suite *s = suite_create("conf");
 	TCase *tc = tcase_create("core");
-	SRunner *sr;
-	int failed;
 
 	tcase_add_test(tc, defaults);
 	tcase_add_test(tc, file_and_env);
@@ -172,9 +171,5 @@ main(void)
 	tcase_add_test(tc, env_values_are_checked);
 	tcase_add_test(tc, legacy_alias);
 	suite_add_tcase(s, tc);
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return s;
 }

@@ -10,39 +10,22 @@
 #include <unistd.h>
 
 #include "db_sql.h"
+#include "testlib.h"
 
-static char dir[64];
-static char path[128];
+static char dir[TL_PATH_MAX];
+static char path[TL_PATH_MAX + 16];
 
 static void
 setup(void)
 {
-	strcpy(dir, "/tmp/test_db_XXXXXX"); /* lint-ok: fixed literal into a sized array */
-	ck_assert_ptr_nonnull(mkdtemp(dir));
+	tl_tmpdir(dir, sizeof(dir), "test_db");
 	snprintf(path, sizeof(path), "%s/t.db", dir);
 }
 
 static void
 teardown(void)
 {
-	char cmd[160];
-
-	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
-	ck_assert_int_eq(system(cmd), 0);
-}
-
-static int
-count_rows(struct db *db, const char *sql)
-{
-	sqlite3_stmt *st;
-	int n = -1;
-
-	if (sqlite3_prepare_v2(db_handle(db), sql, -1, &st, NULL) != SQLITE_OK)
-		return -1;
-	if (sqlite3_step(st) == SQLITE_ROW)
-		n = sqlite3_column_int(st, 0);
-	sqlite3_finalize(st);
-	return n;
+	tl_tmpdir_remove(dir);
 }
 
 static const struct migration good[] = {
@@ -61,10 +44,10 @@ START_TEST(applies_in_order_once)
 	ck_assert_int_eq(db_migrate(db, good, 2, &applied, err, sizeof(err)), RERR_OK);
 	ck_assert_int_eq(applied, 2);
 	ck_assert_int_eq(db_schema_version(db), 2);
-	ck_assert_int_eq(count_rows(db, "SELECT y FROM b"), 7);
+	ck_assert_int_eq(tl_db_int(db, "SELECT y FROM b"), 7);
 	ck_assert_int_eq(db_migrate(db, good, 2, &applied, err, sizeof(err)), RERR_OK);
 	ck_assert_int_eq(applied, 0);
-	ck_assert_int_eq(count_rows(db, "SELECT count(*) FROM schema_migrations"), 2);
+	ck_assert_int_eq(tl_db_int(db, "SELECT count(*) FROM schema_migrations"), 2);
 	db_close(db);
 }
 END_TEST
@@ -85,7 +68,7 @@ START_TEST(failure_rolls_back)
 	ck_assert_ptr_nonnull(strstr(err, "0002_broken"));
 	ck_assert_int_eq(db_schema_version(db), 1);
 	/* Nothing of migration 2 survived, and 3 never ran. */
-	ck_assert_int_eq(count_rows(db, "SELECT count(*) FROM sqlite_master WHERE name IN ('c','d')"), 0);
+	ck_assert_int_eq(tl_db_int(db, "SELECT count(*) FROM sqlite_master WHERE name IN ('c','d')"), 0);
 	db_close(db);
 }
 END_TEST
@@ -117,7 +100,7 @@ START_TEST(compiled_migrations_apply)
 	ck_assert_int_eq(db_migrate(db, db_migrations, db_migrations_count, &applied, err,
 	    sizeof(err)), RERR_OK);
 	ck_assert_int_eq(applied, (int)db_migrations_count);
-	ck_assert_int_eq(count_rows(db, "SELECT count(*) FROM settings"), 0);
+	ck_assert_int_eq(tl_db_int(db, "SELECT count(*) FROM settings"), 0);
 	db_close(db);
 }
 END_TEST
@@ -143,13 +126,11 @@ START_TEST(url_to_path)
 }
 END_TEST
 
-int
-main(void)
+Suite *
+suite(void)
 {
 	Suite *s = suite_create("db");
 	TCase *tc = tcase_create("migrations");
-	SRunner *sr;
-	int failed;
 
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_add_test(tc, applies_in_order_once);
@@ -158,9 +139,5 @@ main(void)
 	tcase_add_test(tc, compiled_migrations_apply);
 	tcase_add_test(tc, url_to_path);
 	suite_add_tcase(s, tc);
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return s;
 }

@@ -16,8 +16,9 @@
 #include "ledger.h"
 #include "log.h"
 #include "util.h"
+#include "testlib.h"
 
-static char tmpdir[64];
+static char tmpdir[TL_PATH_MAX];
 /* LEDGER_TEST_SYNC=full measures the race tests with an fsync per commit. */
 static enum db_sync
 test_sync(void)
@@ -27,37 +28,23 @@ test_sync(void)
 	return s != NULL && strcmp(s, "full") == 0 ? DB_SYNC_FULL : DB_SYNC_NORMAL;
 }
 
-static char dbpath[128];
+static char dbpath[TL_PATH_MAX + 16];
 static struct db *db;
 
 static void
 setup(void)
 {
-	char err[256];
-	int applied = 0;
-
-	snprintf(tmpdir, sizeof(tmpdir), "/tmp/test-ledger-XXXXXX");
-	ck_assert_ptr_nonnull(mkdtemp(tmpdir));
+	tl_tmpdir(tmpdir, sizeof(tmpdir), "test-ledger");
 	snprintf(dbpath, sizeof(dbpath), "%s/ledger.db", tmpdir);
-	ck_assert_int_eq(db_open(dbpath, test_sync(), &db), RERR_OK);
-	ck_assert_int_eq(db_migrate(db, db_migrations, db_migrations_count, &applied, err,
-	    sizeof(err)), RERR_OK);
-	ck_assert_int_eq(applied, (int)db_migrations_count);
+	db = tl_db_open(dbpath, test_sync());
 }
 
 static void
 teardown(void)
 {
-	char p[160];
-
 	db_close(db);
 	db = NULL;
-	unlink(dbpath);
-	snprintf(p, sizeof(p), "%s-wal", dbpath);
-	unlink(p);
-	snprintf(p, sizeof(p), "%s-shm", dbpath);
-	unlink(p);
-	rmdir(tmpdir);
+	tl_tmpdir_remove(tmpdir);
 }
 
 static struct db *
@@ -123,19 +110,6 @@ journal_sum(const char *hash)
 	s = sqlite3_column_int64(st, 0);
 	sqlite3_finalize(st);
 	return s;
-}
-
-static int64_t
-count_rows(const char *sql)
-{
-	sqlite3_stmt *st;
-	int64_t n;
-
-	ck_assert_int_eq(sqlite3_prepare_v2(db_handle(db), sql, -1, &st, NULL), SQLITE_OK);
-	ck_assert_int_eq(sqlite3_step(st), SQLITE_ROW);
-	n = sqlite3_column_int64(st, 0);
-	sqlite3_finalize(st);
-	return n;
 }
 
 /* ------------------------------------------------------------------------ */
@@ -227,9 +201,9 @@ START_TEST(t_arithmetic)
 	ck_assert_int_eq(get("aa").balance, 7000);
 
 	ck_assert_int_eq(journal_sum("aa"), 7000);
-	ck_assert_int_eq(count_rows("SELECT count(*) FROM requests WHERE request_id = 'req-1'"
+	ck_assert_int_eq(tl_db_int(db, "SELECT count(*) FROM requests WHERE request_id = 'req-1'"
 	    " AND cost_msat = 2500 AND tokens_out = 20"), 1);
-	ck_assert_int_eq(count_rows("SELECT count(*) FROM journal WHERE kind = 'charge'"), 1);
+	ck_assert_int_eq(tl_db_int(db, "SELECT count(*) FROM journal WHERE kind = 'charge'"), 1);
 	audit_clean(db, true);
 }
 END_TEST
@@ -762,9 +736,9 @@ START_TEST(t_sweeper)
 	k = get("sw");
 	ck_assert_int_eq(k.balance, 100000 - 300);
 	ck_assert_int_eq(k.reserved, 1000);	/* ours, untouched */
-	ck_assert_int_eq(count_rows("SELECT count(*) FROM reservations WHERE state = 'settled'"
+	ck_assert_int_eq(tl_db_int(db, "SELECT count(*) FROM reservations WHERE state = 'settled'"
 	    " AND charged = 300 AND settled_by = 'sweeper'"), 1);
-	ck_assert_int_eq(count_rows("SELECT count(*) FROM reservations WHERE state = 'released'"),
+	ck_assert_int_eq(tl_db_int(db, "SELECT count(*) FROM reservations WHERE state = 'released'"),
 	    1);
 	/* The owner cannot finish what the sweeper finished. */
 	ck_assert_int_eq(ledger_settle(db, ids[0], 2000, NULL, NULL), RERR_CONFLICT);
@@ -801,13 +775,14 @@ START_TEST(t_sweeper)
 }
 END_TEST
 
-static Suite *
-ledger_suite(void)
+Suite *
+suite(void)
 {
 	Suite *s = suite_create("ledger");
 	TCase *tc = tcase_create("core");
 	TCase *race = tcase_create("race");
 
+	log_open(NULL, LOG_WARN);
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_add_test(tc, t_arithmetic);
 	tcase_add_test(tc, t_insufficient);
@@ -826,17 +801,4 @@ ledger_suite(void)
 	tcase_add_test(race, t_race_topup_withdraw);
 	suite_add_tcase(s, race);
 	return s;
-}
-
-int
-main(void)
-{
-	SRunner *sr = srunner_create(ledger_suite());
-	int failed;
-
-	log_open(NULL, LOG_WARN);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
 }

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "log.h"
+#include "testlib.h"
 
 static void
 expect(const char *in, const char *want)
@@ -76,22 +77,16 @@ START_TEST(control_chars)
 }
 END_TEST
 
-int
-main(void)
+Suite *
+suite(void)
 {
 	Suite *s = suite_create("log");
 	TCase *tc = tcase_create("redact");
-	SRunner *sr;
-	int failed;
 
 	tcase_add_test(tc, bearer_and_keys);
 	tcase_add_test(tc, cashu_tokens);
 	tcase_add_test(tc, nsec_and_pairs);
 	tcase_add_test(tc, control_chars);
 	suite_add_tcase(s, tc);
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return s;
 }

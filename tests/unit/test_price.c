@@ -17,76 +17,25 @@
 #include "price.h"
 #include "upstream.h"
 #include "util.h"
-
-#ifndef TOP_SRCDIR
-#define TOP_SRCDIR "."
-#endif
+#include "testlib.h"
 
 /* A port nothing listens on: connections are refused at once. */
 #define DEAD_URL "http://127.0.0.1:9/0/public/Ticker"
 
-static char dir[64];
-static char dbpath[128];
+static char dir[TL_PATH_MAX];
+static char dbpath[TL_PATH_MAX + 16];
 
 static void
 setup(void)
 {
-	snprintf(dir, sizeof(dir), "/tmp/test_price_XXXXXX");
-	ck_assert_ptr_nonnull(mkdtemp(dir));
+	tl_tmpdir(dir, sizeof(dir), "test_price");
 	snprintf(dbpath, sizeof(dbpath), "%s/t.db", dir);
 }
 
 static void
 teardown(void)
 {
-	char cmd[160];
-
-	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
-	ck_assert_int_eq(system(cmd), 0);
-}
-
-static char *
-slurp(const char *path)
-{
-	FILE *f = fopen(path, "rb");
-	char *buf;
-	long n;
-
-	ck_assert_ptr_nonnull(f);
-	fseek(f, 0, SEEK_END);
-	n = ftell(f);
-	fseek(f, 0, SEEK_SET);
-	buf = xmalloc((size_t)n + 1);
-	ck_assert_int_eq(fread(buf, 1, (size_t)n, f), (size_t)n);
-	buf[n] = '\0';
-	fclose(f);
-	return buf;
-}
-
-/* A migrated database (0004_catalog applied from its file when the
- * compiled-in list does not have it yet). */
-static struct db *
-open_db(void)
-{
-	struct db *db;
-	char err[256], *sql;
-	int applied;
-	sqlite3_stmt *st;
-	bool have;
-
-	ck_assert_int_eq(db_open(dbpath, DB_SYNC_NORMAL, &db), RERR_OK);
-	ck_assert_int_eq(db_migrate(db, db_migrations, db_migrations_count, &applied, err,
-	    sizeof(err)), RERR_OK);
-	ck_assert_int_eq(sqlite3_prepare_v2(db_handle(db),
-	    "SELECT 1 FROM sqlite_master WHERE name = 'prices'", -1, &st, NULL), SQLITE_OK);
-	have = sqlite3_step(st) == SQLITE_ROW;
-	sqlite3_finalize(st);
-	if (!have) {
-		sql = slurp(TOP_SRCDIR "/migrations/0004_catalog.sql");
-		ck_assert_int_eq(db_exec(db, sql), RERR_OK);
-		free(sql);
-	}
-	return db;
+	tl_tmpdir_remove(dir);
 }
 
 static enum rerr
@@ -181,7 +130,7 @@ put_price(struct db *db, int64_t micro, int64_t at)
 START_TEST(staleness_and_fallback)
 {
 	static const char *const dead[] = { DEAD_URL, "http://127.0.0.1:9/x" };
-	struct db *db = open_db();
+	struct db *db = tl_db_open(dbpath, DB_SYNC_NORMAL);
 	struct upstream *up = upstream_new();
 	int64_t v, age, now = wall_sec(), t0;
 
@@ -221,7 +170,7 @@ END_TEST
 START_TEST(lease_serialises)
 {
 	static const char *const dead[] = { DEAD_URL };
-	struct db *db = open_db();
+	struct db *db = tl_db_open(dbpath, DB_SYNC_NORMAL);
 	struct upstream *up = upstream_new();
 	int64_t v, age, now = wall_sec(), t0;
 
@@ -317,7 +266,7 @@ START_TEST(refresh_against_fake)
 {
 	static const char *const args[] = { "--kraken", "97123.45", "--coinbase", "97000.10",
 		"--binance", "50000" };
-	struct db *db = open_db();
+	struct db *db = tl_db_open(dbpath, DB_SYNC_NORMAL);
 	struct upstream *up = upstream_new();
 	char k[96], cb[96], bn[96], out[256];
 	const char *src[3] = { k, cb, bn };
@@ -363,12 +312,14 @@ out:
 }
 END_TEST
 
-static Suite *
-price_suite(void)
+Suite *
+suite(void)
 {
 	Suite *s = suite_create("price");
 	TCase *tc = tcase_create("core");
 
+	log_open(NULL, LOG_ERROR);
+	upstream_global_init();
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_set_timeout(tc, 60);
 	tcase_add_test(tc, parses_formats);
@@ -379,19 +330,4 @@ price_suite(void)
 	tcase_add_test(tc, refresh_against_fake);
 	suite_add_tcase(s, tc);
 	return s;
-}
-
-int
-main(void)
-{
-	SRunner *sr = srunner_create(price_suite());
-	int failed;
-
-	log_open(NULL, LOG_ERROR);
-	upstream_global_init();
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	upstream_global_cleanup();
-	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
 }

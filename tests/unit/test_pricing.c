@@ -9,6 +9,7 @@
 
 #include "conf.h"
 #include "pricing.h"
+#include "testlib.h"
 
 /* BTC at 100,000 USD: 1 USD = 1000 sat = 1,000,000 msat, so 1e-6 USD (1e9
  * fUSD) is exactly 1 msat. */
@@ -593,8 +594,8 @@ START_TEST(params_conf)
 }
 END_TEST
 
-static Suite *
-pricing_suite(void)
+Suite *
+suite(void)
 {
 	Suite *s = suite_create("pricing");
 	TCase *tc = tcase_create("core");
@@ -614,16 +615,4 @@ pricing_suite(void)
 	tcase_add_test(tc, params_conf);
 	suite_add_tcase(s, tc);
 	return s;
-}
-
-int
-main(void)
-{
-	SRunner *sr = srunner_create(pricing_suite());
-	int failed;
-
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
 }

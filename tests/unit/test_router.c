@@ -6,6 +6,7 @@
 #include <stdlib.h>
 
 #include "router.h"
+#include "testlib.h"
 
 static void h_a(struct req *r) { (void)r; }
 static void h_b(struct req *r) { (void)r; }
@@ -49,20 +50,14 @@ START_TEST(misses)
 }
 END_TEST
 
-int
-main(void)
+Suite *
+suite(void)
 {
 	Suite *s = suite_create("router");
 	TCase *tc = tcase_create("core");
-	SRunner *sr;
-	int failed;
 
 	tcase_add_test(tc, matches);
 	tcase_add_test(tc, misses);
 	suite_add_tcase(s, tc);
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return s;
 }

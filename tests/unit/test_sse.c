@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "sse.h"
+#include "testlib.h"
 
 struct seen {
 	char ev[8][128];
@@ -108,22 +109,16 @@ START_TEST(truncated_tail_and_cap)
 }
 END_TEST
 
-int
-main(void)
+Suite *
+suite(void)
 {
 	Suite *s = suite_create("sse");
 	TCase *tc = tcase_create("framing");
-	SRunner *sr;
-	int failed;
 
 	tcase_add_test(tc, any_chunking);
 	tcase_add_test(tc, cr_then_text_is_a_line_end);
 	tcase_add_test(tc, data_and_comments);
 	tcase_add_test(tc, truncated_tail_and_cap);
 	suite_add_tcase(s, tc);
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return s;
 }

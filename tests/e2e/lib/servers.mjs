@@ -352,6 +352,14 @@ async function startOnce(setup, opts) {
 		report.ms = Date.now() - t0;
 		live.delete(s);
 		s.stopReport = report;
+		// A sanitizer build (configure --enable-sanitizers) reports memory
+		// errors, undefined behaviour and, at a normal exit such as SIGTERM's,
+		// leaks on routstr's stderr, which lands in these logs. Any report,
+		// up to and including the shutdown just done, fails the suite.
+		report.sanitizer = collectLogs(rundir).split('\n').filter((l) => SANITIZER_RE.test(l));
+		if (report.sanitizer.length)
+			throw new Error(`sanitizer report in the logs of ${setup} (${rundir}):\n` +
+				report.sanitizer.slice(0, 20).join('\n'));
 		return report;
 	};
 
@@ -387,6 +395,7 @@ async function startOnce(setup, opts) {
 					MAX_BODY_BYTES: String(values.MAX_BODY_BYTES),
 					NAME: 'routstr-c (apache mod_proxy_fcgi)',
 					DESCRIPTION: 'Cashu-paid AI API proxy',
+					...sanitizerEnv(),
 					...(opts.env || {}),
 				};
 				const d = spawnLogged('routstr', bin,
@@ -413,11 +422,27 @@ async function startOnce(setup, opts) {
 		}
 	} catch (e) {
 		const logs = collectLogs(rundir);
-		await s.stop();
+		await s.stop().catch((x) => { e.message += `\n${x.message}`; });
 		e.message += `\n--- logs of ${setup} in ${rundir} ---\n${logs.slice(-4000)}`;
 		throw e;
 	}
 	return s;
+}
+
+// What a sanitizer prints: ASan and LSan headers, UBSan's "runtime error:".
+export const SANITIZER_RE = /AddressSanitizer|LeakSanitizer|UndefinedBehaviorSanitizer|runtime error:/;
+
+// The sanitizer options of the test run (scripts/dev test sets them), for
+// the daemon we start with an environment of our own. Processes a web server
+// spawns get whatever environment it passes on; where the options do not
+// arrive, the sanitizers' defaults apply, which also halt and report (leaks
+// included).
+function sanitizerEnv() {
+	const env = {};
+	for (const k of ['ASAN_OPTIONS', 'UBSAN_OPTIONS', 'LSAN_OPTIONS'])
+		if (process.env[k])
+			env[k] = process.env[k];
+	return env;
 }
 
 // Every log of a run directory, each under a header line.
