@@ -66,6 +66,7 @@ make_key(const char *hash, int64_t deposit, const char *ref)
 	nk.hashed_key = hash;
 	nk.deposit_msat = deposit;
 	nk.deposit_ref = ref;
+	nk.deposit_source = ref;
 	nk.refund_currency = "sat";
 	ck_assert_int_eq(ledger_key_create(db, &nk, &created), RERR_OK);
 	ck_assert(created);
@@ -133,11 +134,16 @@ START_TEST(t_arithmetic)
 	ck_assert_int_eq(ledger_key_create(db, &nk, &created), RERR_OK);
 	ck_assert(!created);
 	ck_assert_int_eq(get("aa").balance, 10000);
-	/* A deposit reference credits once, even for another key. */
+	/* A credit source credits once, even for another key... */
 	nk.hashed_key = "bb";
-	nk.deposit_ref = "tok-aa";
+	nk.deposit_source = "tok-aa";
 	ck_assert_int_eq(ledger_key_create(db, &nk, &created), RERR_CONFLICT);
 	ck_assert_int_eq(ledger_key_get(db, "bb", &k, NULL), RERR_NOT_FOUND);
+	/* ...and whatever the kind: a deposit's source cannot top up (the
+	 * double credit of issue 7, finding 1, at the ledger's depth). */
+	ck_assert_int_eq(ledger_credit_src(db, "aa", 10000, LEDGER_TOPUP, "x", "tok-aa", NULL),
+	    RERR_CONFLICT);
+	ck_assert_int_eq(get("aa").balance, 10000);
 
 	/* reserve 3000: available 7000; settle at 2500. */
 	ck_assert_int_eq(ledger_reserve(db, "aa", 3000, "req-1", "gpt-x", &r), RERR_OK);
@@ -189,9 +195,10 @@ START_TEST(t_arithmetic)
 	ck_assert_int_eq(ledger_reserve(db, "nope", 10, NULL, NULL, &r), RERR_NOT_FOUND);
 	ck_assert_int_eq(ledger_reserve(db, "", 10, NULL, NULL, &r), RERR_INVALID);
 
-	/* Top-up: credits once per reference. */
-	ck_assert_int_eq(ledger_credit(db, "aa", 500, LEDGER_TOPUP, "tok-2", NULL), RERR_OK);
-	ck_assert_int_eq(ledger_credit(db, "aa", 500, LEDGER_TOPUP, "tok-2", NULL), RERR_CONFLICT);
+	/* Top-up: credits once per source. */
+	ck_assert_int_eq(ledger_credit_src(db, "aa", 500, LEDGER_TOPUP, "r", "tok-2", NULL), RERR_OK);
+	ck_assert_int_eq(ledger_credit_src(db, "aa", 500, LEDGER_TOPUP, "r", "tok-2", NULL),
+	    RERR_CONFLICT);
 	ck_assert_int_eq(ledger_credit(db, "aa", 0, LEDGER_TOPUP, "tok-3", NULL), RERR_INVALID);
 	ck_assert_int_eq(ledger_credit(db, "aa", 5, LEDGER_CHARGE, "x", NULL), RERR_INVALID);
 	ck_assert_int_eq(get("aa").balance, 8000);
