@@ -577,7 +577,19 @@ http_serve(struct worker *w)
 
 	rt = router_match(routes, routes_count, r.path, r.method, &mismatch);
 	if (rt == NULL && mismatch) {
-		resp_header(&r, "Allow", "GET, POST");
+		static const char *const names[HTTP_METHOD__MAX] = {
+			"GET", "HEAD", "POST", "PUT", "DELETE", "PATCH", "OPTIONS", NULL,
+		};
+		unsigned allowed = router_allowed(routes, routes_count, r.path);
+		char allow[64] = "";
+		size_t m;
+
+		/* What the route table really allows on this path. */
+		for (m = 0; m < HTTP_METHOD__MAX; m++)
+			if (names[m] && (allowed & HTTP_M(m)))
+				snprintf(allow + strlen(allow), sizeof(allow) - strlen(allow), "%s%s",
+				    allow[0] ? ", " : "", names[m]);
+		resp_header(&r, "Allow", allow);
 		resp_error(&r, 405, "invalid_request_error", "method_not_allowed",
 		    "Method %s not allowed on %s", r.method_str, r.path);
 		goto done;

@@ -29,3 +29,19 @@ router_match(const struct route *table, size_t n, const char *path, enum http_me
 	}
 	return NULL;
 }
+
+unsigned
+router_allowed(const struct route *table, size_t n, const char *path)
+{
+	unsigned m = 0;
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		size_t len = strlen(table[i].path);
+
+		if (table[i].match == MATCH_EXACT ? strcmp(path, table[i].path) == 0 :
+		    strncmp(path, table[i].path, len) == 0)
+			m |= table[i].methods;
+	}
+	return m;
+}

@@ -32,6 +32,10 @@ struct route {
 const struct route *router_match(const struct route *table, size_t n, const char *path,
     enum http_method m, int *method_mismatch);
 
+/* The methods any route of path allows (HTTP_M bits), for a true Allow
+ * header on 405. */
+unsigned router_allowed(const struct route *table, size_t n, const char *path);
+
 /* The product's route table (handlers/routes.c). */
 extern const struct route routes[];
 extern const size_t routes_count;

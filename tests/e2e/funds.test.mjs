@@ -158,6 +158,15 @@ describe('funds under lighttpd', { skip: pre.skip }, () => {
 		assert.equal(plain.status, 200, plain.text);
 	});
 
+	it('405 names the methods the route table allows', async () => {
+		const r = await getJson(`${h.baseUrl}/v1/balance/topup`);
+		assert.equal(r.status, 405, r.text);
+		assert.equal(r.headers.get('allow'), 'POST');
+		const c = await fetch(`${h.baseUrl}/v1/balance/create`, { method: 'DELETE' });
+		assert.equal(c.status, 405);
+		assert.equal(c.headers.get('allow'), 'GET, POST');
+	});
+
 	it('"Bearer sk-" is 401 and child-key/reset with "" is 400, never 500 (finding 8)', async () => {
 		for (const p of ['/v1/balance/info', '/v1/balance/history']) {
 			const r = await getJson(`${h.baseUrl}${p}`, { authorization: 'Bearer sk-' });

@@ -221,11 +221,11 @@ describe('hardening under lighttpd', { skip: pre.skip }, () => {
 			['CONTENT_TYPE', 'application/json'],
 			['CONTENT_LENGTH', String(body.length)],
 			['HTTP_AUTHORIZATION', `Bearer ${key}`],
-			['HTTP_X_TRACE', 'clean'],
+			['HTTP_OPENAI_BETA', 'clean'],
 		]), body);
 		assert.equal(r.status, 200, r.body.slice(0, 300));
 		assert.equal((await h.mock.stats()).requests, 1);
-		assert.equal((await h.mock.last()).headers['x-trace'], 'clean');
+		assert.equal((await h.mock.last()).headers['openai-beta'], 'clean');
 	});
 
 	it('FastCGI direct: CR/LF in a header value is 400 at the door; the upstream gets nothing', async () => {
