@@ -379,6 +379,26 @@ send_headers(struct req *r)
 		return r->client_gone ? -1 : 0;
 	if (r->status == 0)
 		r->status = 200;
+	if (r->route && r->route->auth != AUTH_NONE && !r->authenticated && r->status < 400) {
+		/* A handler that forgot the credential its route declares never
+		 * gets a success out: the client gets a 500 and the handler's
+		 * further writes fail as if the client had left. */
+		static const char body[] = "{\"error\":{\"message\":\"Internal server error\","
+		    "\"type\":\"internal_error\",\"code\":null}}";
+
+		log_error("request %s: route %s answered %d without authenticating; refused",
+		    r->id, r->route->name, r->status);
+		r->status = 500;
+		buf_reset(&r->out_headers);
+		resp_header(r, "Content-Type", "application/json");
+		cors_headers(r);
+		r->headers_sent = true;
+		FCGX_FPrintF(f->out, "Status: 500 %s\r\nx-routstr-request-id: %s\r\n"
+		    "Cache-Control: no-store\r\n%.*s\r\n%s", status_text(500), r->id,
+		    (int)r->out_headers.len, r->out_headers.data, body);
+		r->client_gone = true;
+		return -1;
+	}
 	cors_headers(r);
 	r->headers_sent = true;
 	if (FCGX_FPrintF(f->out, "Status: %d %s\r\nx-routstr-request-id: %s\r\n"

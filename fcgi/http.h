@@ -49,6 +49,9 @@ struct req {
 	int status;
 	bool headers_sent;
 	bool client_gone;		/* a write failed: the client left */
+	bool authenticated;		/* the handler resolved the route's credential
+					 * (handlers/auth.c); a route that declares auth
+					 * cannot answer below 400 without it */
 	uint64_t bytes_out;
 	struct buf out_headers;		/* "Name: value\r\n" lines not yet sent */
 	char *log_extra;		/* owned; extra fields for the access line */

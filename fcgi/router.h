@@ -9,7 +9,9 @@
 
 enum route_auth {
 	AUTH_NONE,	/* public */
-	AUTH_KEY,	/* Bearer sk-/cashu token or X-Cashu (checked by the handler family) */
+	AUTH_KEY,	/* Bearer sk-/cashu token or X-Cashu: the handler resolves it (in
+			 * Routstr's order, after the body), and the dispatcher refuses any
+			 * answer below 400 it did not authenticate (fcgi/http.c) */
 	AUTH_ADMIN,	/* admin session or CLI token */
 };
 

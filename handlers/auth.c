@@ -5,6 +5,7 @@
 #include <openssl/sha.h>
 
 #include "auth.h"
+#include "errors.h"
 #include "handlers.h"
 #include "log.h"
 #include "server.h"
@@ -40,8 +41,7 @@ auth_token_hash(const char *token, char out[65])
 static void
 invalid_key(struct req *r)
 {
-	resp_error(r, 401, "invalid_request_error", "invalid_api_key",
-	    "Invalid API key format. Expected an 'sk-...' API key or a 'cashu...' token.");
+	api_error(r, E_INVALID_API_KEY);
 }
 
 static int
@@ -59,10 +59,11 @@ lookup(struct req *r, const char *hash, struct auth *a)
 		return -1;
 	}
 	if (e != RERR_OK) {
-		resp_error(r, 500, "internal_error", NULL, "Internal error reading the key");
+		api_error(r, E_KEY_READ_FAILED);
 		return -1;
 	}
 	memcpy(a->hash, hash, strlen(hash) + 1);
+	r->authenticated = true;
 	return 0;
 }
 
@@ -74,8 +75,7 @@ auth_key(struct req *r, bool create, struct auth *a)
 
 	memset(a, 0, sizeof(*a));
 	if (*cred == '\0') {
-		resp_error(r, 401, "invalid_request_error", "missing_api_key",
-		    "API key or Cashu token required");
+		api_error(r, E_MISSING_API_KEY);
 		return -1;
 	}
 	if (strncmp(cred, "sk-", 3) == 0)
@@ -85,6 +85,7 @@ auth_key(struct req *r, bool create, struct auth *a)
 		a->from_token = true;
 		if (ledger_key_get(r->worker->db, hash, &a->key, &a->billing) == RERR_OK) {
 			memcpy(a->hash, hash, sizeof(hash));
+			r->authenticated = true;
 			return 0;
 		}
 		if (!create) {

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "auth.h"
+#include "errors.h"
 #include "conf.h"
 #include "handlers.h"
 #include "json.h"
@@ -37,8 +38,7 @@ body_object(struct req *r)
 	o = json_parse_strict(r->body, r->body_len, &why);
 	if (o == NULL || !json_object_is_type(o, json_type_object)) {
 		json_object_put(o);
-		resp_error(r, 400, "invalid_request_error", "invalid_json",
-		    "Request body must be a JSON object");
+		api_error(r, E_JSON_NOT_OBJECT);
 		return NULL;
 	}
 	return o;
@@ -111,8 +111,7 @@ read_limits(struct req *r, struct json_object *body, struct ledger_limits *lim, 
 	*any = false;
 	has = opt_i64(r, body, "balance_limit", &v);
 	if (has < 0 || (has > 0 && v < 0)) {
-		resp_error(r, 400, "invalid_request_error", "invalid_limit",
-		    "balance_limit must be a whole number of msats, not negative");
+		api_error(r, E_INVALID_LIMIT);
 		return -1;
 	}
 	if (has > 0) {
@@ -130,8 +129,7 @@ read_limits(struct req *r, struct json_object *body, struct ledger_limits *lim, 
 	free(q);
 	has = opt_i64(r, body, "validity_date", &v);
 	if (has < 0) {
-		resp_error(r, 400, "invalid_request_error", "invalid_validity_date",
-		    "validity_date must be a Unix timestamp");
+		api_error(r, E_INVALID_VALIDITY_DATE);
 		return -1;
 	}
 	if (has > 0 && v > 0) {
@@ -159,8 +157,7 @@ h_balance_create(struct req *r)
 	if (token == NULL)
 		token = qtoken = req_query(r, "initial_balance_token");
 	if (token == NULL || *token == '\0') {
-		resp_error(r, 400, "invalid_request_error", "missing_token",
-		    "initial_balance_token is required");
+		api_error(r, E_MISSING_TOKEN);
 		goto out;
 	}
 	if (read_limits(r, body, &lim, &any) < 0)
@@ -168,16 +165,14 @@ h_balance_create(struct req *r)
 	if (strncmp(token, "sk-", 3) == 0) {
 		if (strlen(token + 3) > LEDGER_KEY_MAX ||
 		    ledger_key_get(r->worker->db, token + 3, &key, &billing) != RERR_OK) {
-			resp_error(r, 401, "invalid_request_error", "invalid_api_key",
-			    "Invalid API key format. Expected an 'sk-...' API key or a 'cashu...' token.");
+			api_error(r, E_INVALID_API_KEY);
 			goto out;
 		}
 		snprintf(hash, sizeof(hash), "%s", token + 3);
 		/* Presenting a key is not its parent's authority: a child's
 		 * limits change only through the parent's child-key calls. */
 		if (any && key.parent[0]) {
-			resp_error(r, 403, "invalid_request_error", "child_key",
-			    "A child key's limits can only be changed by its parent key.");
+			api_error(r, E_CHILD_LIMITS_PARENT_ONLY);
 			goto out;
 		}
 	} else {
@@ -188,11 +183,11 @@ h_balance_create(struct req *r)
 			goto out;
 	}
 	if (any && ledger_key_set_limits(r->worker->db, hash, &lim) != RERR_OK) {
-		resp_error(r, 500, "internal_error", NULL, "Could not set the key's limits");
+		api_error(r, E_LIMITS_WRITE_FAILED);
 		goto out;
 	}
 	if (ledger_key_get(r->worker->db, hash, &key, &billing) != RERR_OK) {
-		resp_error(r, 500, "internal_error", NULL, "Could not read the new key");
+		api_error(r, E_NEW_KEY_READ_FAILED);
 		goto out;
 	}
 	o = json_object_new_object();
@@ -224,7 +219,7 @@ h_balance_topup(struct req *r)
 	if (token == NULL)
 		token = qtoken = req_query(r, "cashu_token");
 	if (token == NULL) {
-		resp_error(r, 400, "invalid_request_error", "missing_token", "A cashu_token is required.");
+		api_error(r, E_MISSING_CASHU_TOKEN);
 		goto out;
 	}
 	clean = w = xstrdup(token);
@@ -233,7 +228,7 @@ h_balance_topup(struct req *r)
 			*w++ = token[i];
 	*w = '\0';
 	if (strlen(clean) < 10 || strstr(clean, "cashu") == NULL) {
-		resp_error(r, 400, "invalid_token", "invalid_cashu_token", "Invalid token format");
+		api_error(r, E_INVALID_CASHU_TOKEN);
 		goto out;
 	}
 	if (wallet_glue_topup(r, a.billing.hashed_key, clean, &credited) < 0)
@@ -270,8 +265,7 @@ h_balance_history(struct req *r)
 	if (auth_key(r, false, &a) < 0)
 		return;
 	if (a.key.parent[0]) {
-		resp_error(r, 400, "invalid_request_error", "child_key",
-		    "Cannot view child key history. Please use the parent key instead.");
+		api_error(r, E_CHILD_KEY_HISTORY);
 		return;
 	}
 	wallet_glue_history(r, a.hash);
@@ -298,13 +292,11 @@ h_balance_child_key(struct req *r)
 	if (json_get(body, "count") && json_get_i64(body, "count", &count) < 0)
 		count = 0;
 	if (count < 1 || count > LEDGER_CHILD_MAX) {
-		resp_error(r, 400, "invalid_request_error", "invalid_count",
-		    "Count must be between 1 and %d.", LEDGER_CHILD_MAX);
+		api_error(r, E_INVALID_COUNT, LEDGER_CHILD_MAX);
 		goto out;
 	}
 	if (a.key.parent[0]) {
-		resp_error(r, 400, "invalid_request_error", "child_key",
-		    "Cannot create a child key for another child key.");
+		api_error(r, E_CHILD_OF_CHILD);
 		goto out;
 	}
 	if (read_limits(r, body, &lim, &any) < 0)
@@ -321,13 +313,11 @@ h_balance_child_key(struct req *r)
 	e = ledger_child_keys_create(r->worker->db, a.hash, (const char *const *)hashes,
 	    (size_t)count, cost, &lim, &parent_balance, &available);
 	if (e == RERR_CONFLICT) {
-		resp_error(r, 402, "insufficient_quota", "insufficient_balance",
-		    "Insufficient balance to create %lld child keys. %lld mSats required.",
-		    (long long)count, (long long)(cost * count));
+		api_error(r, E_CHILD_KEYS_UNAFFORDABLE, (long long)count, (long long)(cost * count));
 		goto out;
 	}
 	if (e != RERR_OK) {
-		resp_error(r, 500, "internal_error", NULL, "Could not create the child keys");
+		api_error(r, E_CHILD_KEYS_FAILED);
 		goto out;
 	}
 	o = json_object_new_object();
@@ -367,7 +357,7 @@ h_balance_child_reset(struct req *r)
 		goto out;
 	child = json_get_str(body, "child_key");
 	if (child == NULL || *child == '\0') {
-		resp_error(r, 400, "invalid_request_error", "missing_child_key", "child_key is required");
+		api_error(r, E_MISSING_CHILD_KEY);
 		goto out;
 	}
 	if (strncmp(child, "sk-", 3) == 0)
@@ -377,16 +367,15 @@ h_balance_child_reset(struct req *r)
 	if (e == RERR_INVALID)
 		e = RERR_NOT_FOUND;
 	if (e == RERR_NOT_FOUND) {
-		resp_error(r, 404, "not_found", "child_key_not_found", "Child key not found.");
+		api_error(r, E_CHILD_KEY_NOT_FOUND);
 		goto out;
 	}
 	if (e == RERR_CONFLICT) {
-		resp_error(r, 403, "invalid_request_error", "not_parent",
-		    "Unauthorized. You are not the parent of this key.");
+		api_error(r, E_NOT_PARENT);
 		goto out;
 	}
 	if (e != RERR_OK) {
-		resp_error(r, 500, "internal_error", NULL, "Could not reset the child key");
+		api_error(r, E_CHILD_RESET_FAILED);
 		goto out;
 	}
 	o = json_object_new_object();
@@ -402,5 +391,5 @@ out:
 void
 h_balance_not_found(struct req *r)
 {
-	resp_error(r, 404, "not_found", NULL, "Not found check /docs for available endpoints");
+	api_error(r, E_BALANCE_PATH_NOT_FOUND);
 }

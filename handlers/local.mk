@@ -6,4 +6,5 @@ HANDLER_SOURCES = \
 	handlers/proxy.c \
 	handlers/auth.c handlers/auth.h \
 	handlers/balance.c \
-	handlers/wallet_glue.c handlers/wallet_glue.h
+	handlers/wallet_glue.c handlers/wallet_glue.h \
+	handlers/errors.c handlers/errors.h

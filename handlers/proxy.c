@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "auth.h"
+#include "errors.h"
 #include "buf.h"
 #include "catalog.h"
 #include "conf.h"
@@ -786,18 +787,15 @@ check_request(struct req *r, struct json_object **bodyp, struct bill *b)
 	body = json_parse_strict(r->body ? r->body : "", r->body_len, &why);
 	*bodyp = body;
 	if (body == NULL) {
-		resp_error(r, 400, "invalid_request_error", "invalid_json",
-		    "Request body is not valid JSON: %s", why);
+		api_error(r, E_JSON_SYNTAX, why);
 		return -1;
 	}
 	if (!json_object_is_type(body, json_type_object)) {
-		resp_error(r, 400, "invalid_request_error", "invalid_json",
-		    "Request body must be a JSON object");
+		api_error(r, E_JSON_NOT_OBJECT);
 		return -1;
 	}
 	if (json_text_has_nul(r->body, r->body_len)) {
-		resp_error(r, 400, "invalid_request_error", "invalid_json",
-		    "Request body has a NUL character (\\u0000) in a string");
+		api_error(r, E_JSON_NUL);
 		return -1;
 	}
 	if (check_params(r, body) < 0)
@@ -806,8 +804,7 @@ check_request(struct req *r, struct json_object **bodyp, struct bill *b)
 	b->cat = catalog_current(r->worker->db);
 	b->model = model && b->cat ? catalog_find(b->cat, model) : NULL;
 	if (b->model == NULL) {
-		resp_error(r, 400, "invalid_model", NULL, "Model '%s' not found",
-		    model ? model : "unknown");
+		api_error(r, E_MODEL_NOT_FOUND, model ? model : "unknown");
 		return -1;
 	}
 	req_log_extra(r, "model=%s", b->model->id);
@@ -828,9 +825,10 @@ price_request(struct req *r, struct json_object *body, struct bill *b)
 		btc = 0;
 	pricing_params_from_conf(c, -1, btc, &b->pp);
 	if (!b->pp.fixed && (!b->model->priced || b->pp.btc_usd_micro <= 0)) {
-		resp_error(r, 503, "pricing_error", "pricing_unavailable",
-		    b->model->priced ? "No BTC price is available to price this request" :
-		    "Model '%s' has no price", b->model->id);
+		if (b->model->priced)
+			api_error(r, E_NO_BTC_PRICE);
+		else
+			api_error(r, E_MODEL_UNPRICED, b->model->id);
 		return -1;
 	}
 	b->prompt_est = pricing_tokens_from_chars(usage_prompt_chars(body, &b->images));
@@ -846,8 +844,7 @@ price_request(struct req *r, struct json_object *body, struct bill *b)
 		pr.max_tokens = mt;
 	e = pricing_max_cost(&b->pp, b->model->priced ? &b->model->price : NULL, &pr, &b->reserved);
 	if (e != RERR_OK) {
-		resp_error(r, 400, "invalid_request_error", "request_too_large",
-		    "The request's worst-case cost cannot be computed");
+		api_error(r, E_REQUEST_TOO_LARGE);
 		return -1;
 	}
 	return 0;
@@ -869,7 +866,7 @@ reserve(struct req *r, struct bill *b)
 		return 0;
 	}
 	if (e != RERR_CONFLICT) {
-		resp_error(r, 500, "internal_error", NULL, "Internal error reserving the balance");
+		api_error(r, E_RESERVE_FAILED);
 		return -1;
 	}
 	make_change(r, b);
@@ -877,22 +874,15 @@ reserve(struct req *r, struct bill *b)
 		resp_header(r, "X-Cashu", b->change);
 	switch (rr.refusal) {
 	case LEDGER_REFUSE_EXPIRED:
-		resp_error(r, 403, "invalid_request_error", "key_expired",
-		    "API key has expired (validity date reached).");
+		api_error(r, E_KEY_EXPIRED);
 		break;
 	case LEDGER_REFUSE_LIMIT:
-		resp_error(r, 402, "insufficient_quota", "balance_limit_exceeded",
-		    "Balance limit exceeded: %lld mSats limit. %lld already spent (%lld reserved), "
-		    "%lld minimum required for this model.", (long long)rr.limit, (long long)rr.spent,
-		    (long long)rr.key_reserved, (long long)b->reserved);
+		api_error(r, E_BALANCE_LIMIT_EXCEEDED, (long long)rr.limit, (long long)rr.spent, (long long)rr.key_reserved, (long long)b->reserved);
 		break;
 	default:
 		pricing_fmt_msat_as_sat(b->reserved, need, sizeof(need));
 		pricing_fmt_msat_as_sat(rr.available, have, sizeof(have));
-		resp_error(r, 402, "insufficient_quota", "insufficient_balance",
-		    "Insufficient balance: %s sats (%lld msats) required for this model; "
-		    "%s sats (%lld msats) available.", need, (long long)b->reserved, have,
-		    (long long)rr.available);
+		api_error(r, E_INSUFFICIENT_BALANCE, need, (long long)b->reserved, have, (long long)rr.available);
 		break;
 	}
 	return -1;
@@ -910,19 +900,16 @@ key_headers(struct req *r, const struct auth *a)
 
 	if (exp) {
 		if (parse_i64(exp, 0, INT64_MAX, &t) < 0) {
-			resp_error(r, 400, "invalid_request_error", "invalid_key_expiry_time",
-			    "Invalid Key-Expiry-Time: must be a valid Unix timestamp");
+			api_error(r, E_INVALID_KEY_EXPIRY_TIME);
 			return -1;
 		}
 		if (lnurl == NULL || *lnurl == '\0') {
-			resp_error(r, 400, "invalid_request_error", "refund_lnurl_required",
-			    "Error: Refund-LNURL header required when using Key-Expiry-Time");
+			api_error(r, E_REFUND_LNURL_REQUIRED);
 			return -1;
 		}
 	}
 	if (lnurl && strlen(lnurl) > LEDGER_TEXT_MAX) {
-		resp_error(r, 400, "invalid_request_error", "invalid_refund_lnurl",
-		    "Refund-LNURL is too long");
+		api_error(r, E_INVALID_REFUND_LNURL);
 		return -1;
 	}
 	if ((lnurl && *lnurl) || t >= 0)
@@ -950,8 +937,7 @@ xcashu_pay(struct req *r, const char *token, struct bill *b)
 	value = te != CASHU_TOK_OK ? -1 : funds_to_msat(t.total, t.unit);
 	cashu_token_free(&t);
 	if (value < 0) {
-		resp_error(r, 401, "invalid_request_error", "invalid_api_key",
-		    "Invalid authentication token format");
+		api_error(r, E_XCASHU_FORMAT);
 		return -1;
 	}
 	if (value < b->reserved) {
@@ -971,13 +957,14 @@ xcashu_pay(struct req *r, const char *token, struct bill *b)
 		if (wallet_glue_create_key_as(r, token, hash, NULL, "x-cashu") < 0)
 			return -1;
 		if (ledger_key_get(r->worker->db, hash, &b->who.key, &b->who.billing) != RERR_OK) {
-			resp_error(r, 500, "internal_error", NULL, "Internal error reading the key");
+			api_error(r, E_KEY_READ_FAILED);
 			return -1;
 		}
 	}
 	memcpy(b->who.hash, hash, sizeof(hash));
 	b->who.from_token = true;
 	b->xcashu = true;
+	r->authenticated = true;	/* the token pays: it is the credential */
 	req_log_extra(r, "paid_by=x-cashu");
 	return 0;
 }
@@ -1011,8 +998,7 @@ h_proxy_chat(struct req *r)
 		goto out;
 	base = conf_str(c, CONF_UPSTREAM_BASE_URL);
 	if (*base == '\0') {
-		resp_error(r, 503, "upstream_error", "no_upstream",
-		    "No upstream provider is configured");
+		api_error(r, E_NO_UPSTREAM);
 		goto out;
 	}
 	xc = req_header(r, "x-cashu");
@@ -1064,12 +1050,11 @@ h_proxy_chat(struct req *r)
 		if (bill.change)
 			resp_header(r, "X-Cashu", bill.change);
 		if (e == RERR_TIMEOUT)
-			resp_error(r, 504, "upstream_error", NULL, "Upstream service request timed out");
+			api_error(r, E_UPSTREAM_TIMEOUT);
 		else if (e == RERR_TOO_LARGE)
-			resp_error(r, 502, "upstream_error", NULL, "Upstream response too large");
+			api_error(r, E_UPSTREAM_TOO_LARGE);
 		else
-			resp_error(r, 502, "upstream_error", NULL,
-			    "Unable to connect to upstream service: %s", res.error);
+			api_error(r, E_UPSTREAM_UNREACHABLE, res.error);
 		goto out;
 	}
 	if (res.status != 200) {

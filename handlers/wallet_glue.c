@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "auth.h"
+#include "errors.h"
 #include "cashu/wallet.h"
 #include "funds.h"
 #include "conf.h"
@@ -80,8 +81,7 @@ wallet_glue_ctx(struct req *r, struct funds_ctx *fc)
 static void
 answer_spent(struct req *r)
 {
-	resp_error(r, 400, "token_already_spent", "cashu_token_already_spent",
-	    "Token already spent");
+	api_error(r, E_TOKEN_SPENT);
 }
 
 /* A deposit that did not credit this key: answer why. echo: the X-Cashu
@@ -99,16 +99,13 @@ answer_deposit_error(struct req *r, enum funds_status fs, const struct funds_dep
 		break;
 	case FUNDS_PENDING:
 		resp_header(r, "Retry-After", "2");
-		resp_error(r, 503, "mint_unreachable", "cashu_token_pending",
-		    "The token's redemption is still in progress; retry shortly");
+		api_error(r, E_CASHU_TOKEN_PENDING);
 		break;
 	case FUNDS_ZERO:
-		resp_error(r, 400, "cashu_error", "cashu_token_zero_value",
-		    "Failed to redeem Cashu token: token yielded no value");
+		api_error(r, E_CASHU_TOKEN_ZERO_VALUE);
 		break;
 	default:
-		resp_error(r, 500, "api_error", "internal_error",
-		    "Internal error during token redemption");
+		api_error(r, E_REDEMPTION_FAILED);
 		break;
 	}
 }
@@ -178,34 +175,29 @@ answer_withdraw_error(struct req *r, enum funds_status fs, const struct funds_wi
 {
 	switch (fs) {
 	case FUNDS_BUSY:
-		resp_error(r, 400, "invalid_request_error", "ongoing_requests",
-		    "Cannot refund key. There are ongoing requests for this api key.");
+		api_error(r, E_ONGOING_REQUESTS);
 		break;
 	case FUNDS_TOO_SMALL:
-		resp_error(r, 400, "invalid_request_error", "balance_too_small",
-		    "Balance too small to refund");
+		api_error(r, E_BALANCE_TOO_SMALL);
 		break;
 	case FUNDS_NOTHING:
-		resp_error(r, 400, "invalid_request_error", "no_balance", "No balance to refund");
+		api_error(r, E_NO_BALANCE);
 		break;
 	case FUNDS_INVALID:
-		resp_error(r, 400, "invalid_request_error", "child_key",
-		    "Cannot refund child key. Please refund the parent key instead.");
+		api_error(r, E_CHILD_KEY_REFUND);
 		break;
 	case FUNDS_PENDING:
 		resp_header(r, "Retry-After", "2");
-		resp_error(r, 425, "invalid_request_error", "refund_pending",
-		    "Refund is pending; retry shortly.");
+		api_error(r, E_REFUND_PENDING);
 		break;
 	case FUNDS_MINT:
 		log_warn("request %s: withdrawal: %s: %s", r->id, mint_err_name(w->mint),
 		    w->me.detail);
 		resp_header(r, "Retry-After", "60");
-		resp_error(r, 503, "mint_unreachable", "cashu_mint_unreachable",
-		    "Mint service unavailable; the balance is kept, retry later");
+		api_error(r, E_CASHU_MINT_UNREACHABLE);
 		break;
 	default:
-		resp_error(r, 500, "internal_error", NULL, "Refund failed");
+		api_error(r, E_REFUND_FAILED);
 		break;
 	}
 }
@@ -226,7 +218,7 @@ withdraw_and_answer(struct req *r, const struct ledger_key *key, const char *sou
 	if (xcashu && fs == FUNDS_BUSY)
 		fs = FUNDS_PENDING;
 	if (xcashu && (fs == FUNDS_NOTHING || fs == FUNDS_TOO_SMALL)) {
-		resp_error(r, 404, "not_found", "refund_not_found", "Refund not found");
+		api_error(r, E_REFUND_NOT_FOUND);
 		return;
 	}
 	if (fs != FUNDS_OK) {
@@ -266,9 +258,10 @@ wallet_glue_fetch_change(struct req *r, const char *token)
 	if (ledger_key_get(r->worker->db, hash, &key, &billing) != RERR_OK &&
 	    (!funds_recover_token(&fc, token) ||
 	    ledger_key_get(r->worker->db, hash, &key, &billing) != RERR_OK)) {
-		resp_error(r, 404, "not_found", "refund_not_found", "Refund not found");
+		api_error(r, E_REFUND_NOT_FOUND);
 		return;
 	}
+	r->authenticated = true;	/* the holder of the token that paid */
 	withdraw_and_answer(r, &key, "x-cashu-change", true);
 }
 
@@ -284,7 +277,7 @@ wallet_glue_history(struct req *r, const char *hash)
 	if (wallet_tx_history(&w, hash, &v, &n) != MINT_OK) {
 		json_object_put(o);
 		json_object_put(arr);
-		resp_error(r, 500, "internal_error", NULL, "Could not read the history");
+		api_error(r, E_HISTORY_FAILED);
 		return;
 	}
 	for (i = 0; i < n; i++) {

@@ -15,6 +15,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { Wallet, getEncodedToken } from '@cashu/cashu-ts';
+import { startMint } from '../fakes/mint/spawn.mjs';
 import { assertEnvelope, fundedKey, getJson, mintToken, postJson, startStack } from './lib/harness.mjs';
 import {
 	assertAuditClean, balanceInfo, bearer, chat, chatBody, moneyPrerequisites, redeemAtMint, routstrctl,
@@ -281,6 +282,31 @@ describe('funds under lighttpd', { skip: pre.skip }, () => {
 		const c = await create(h, t);
 		assert.equal(c.status, 200, c.text);
 		assert.equal(c.json.balance, 12000);
+		assertAuditClean(h);
+	});
+});
+
+describe('a usd token of a trusted usd mint (finding 16)', { skip: pre.skip }, () => {
+	it('is refused before any swap: the holder keeps the proofs', async () => {
+		const usdMint = await startMint(['--unit', 'usd']);
+		let h;
+		try {
+			h = await startStack('lighttpd', { conf: { CASHU_MINTS: usdMint.url } });
+			const w = new Wallet(usdMint.url, { unit: 'usd' });
+			await w.loadMint();
+			const q = await w.createMintQuoteBolt11(10);
+			const proofs = await w.mintProofsBolt11(10, q.quote);
+			const tok = getEncodedToken({ mint: usdMint.url, unit: 'usd', proofs });
+			const c = await create(h, tok);
+			assert.equal(c.status, 400, c.text);
+			// Not swapped: the mint still takes the holder's proofs.
+			const back = await w.receive(tok);
+			assert.equal(back.reduce((n, p) => n + Number(p.amount), 0), 10);
+		} finally {
+			if (h)
+				await h.stop();
+			await usdMint.stop();
+		}
 		assertAuditClean(h);
 	});
 });
