@@ -554,61 +554,6 @@ ledger_adjust(struct db *db, const char *hash, int64_t delta, const char *ref)
 }
 
 enum rerr
-ledger_withdraw_all(struct db *db, const char *hash, int64_t unit_msat, const char *ref,
-    int64_t *amount)
-{
-	static const char sql[] =
-	    "UPDATE api_keys SET balance = balance - ?2"
-	    " WHERE hashed_key = ?1 AND reserved = 0 AND balance >= ?2";
-	struct ledger_key k;
-	sqlite3_stmt *st;
-	enum rerr e;
-	int64_t take;
-	int n;
-
-	*amount = 0;
-	if (!key_ok(hash) || unit_msat <= 0 || !text_ok(ref))
-		return RERR_INVALID;
-	if (db_begin(db) != RERR_OK)
-		return RERR_DB;
-	e = key_read(db, hash, &k);
-	if (e != RERR_OK)
-		goto out;
-	e = RERR_INVALID;
-	if (k.parent[0] != '\0')
-		goto out;
-	/* Policy: no withdrawal while requests are in flight; what they
-	 * will cost is not known yet. */
-	e = RERR_CONFLICT;
-	if (k.reserved != 0)
-		goto out;
-	take = ledger_available(&k);
-	take -= take % unit_msat;
-	e = RERR_OK;
-	if (take <= 0)
-		goto out;
-	e = RERR_DB;
-	if ((st = db_stmt(db, sql)) == NULL)
-		goto out;
-	sqlite3_bind_text(st, 1, hash, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(st, 2, take);
-	n = step_done(db, st);
-	if (n != 1) {
-		e = n == 0 ? RERR_CONFLICT : RERR_DB;
-		goto out;
-	}
-	if (journal_add(db, hash, -take, LEDGER_REFUND, ref, wall_sec()) < 0)
-		goto out;
-	*amount = take;
-	e = RERR_OK;
-out:
-	e = finish(db, e);
-	if (e != RERR_OK)
-		*amount = 0;
-	return e;
-}
-
-enum rerr
 ledger_child_keys_create(struct db *db, const char *parent, const char *const *hashes,
     size_t count, int64_t cost_each, const struct ledger_limits *lim,
     int64_t *parent_balance, int64_t *available)
@@ -1447,26 +1392,6 @@ ledger_liabilities(struct db *db, int64_t *total)
 	return RERR_OK;
 }
 
-enum rerr
-ledger_withdrawals(struct db *db, const char *hash, int64_t *count)
-{
-	static const char sql[] =
-	    "SELECT coalesce(sum(CASE kind WHEN 'refund' THEN 1 WHEN 'refund_revert' THEN -1"
-	    " ELSE 0 END), 0) FROM journal WHERE key_hash = ?";
-	sqlite3_stmt *st = db_stmt(db, sql);
-
-	*count = 0;
-	if (st == NULL)
-		return RERR_DB;
-	sqlite3_bind_text(st, 1, hash, -1, SQLITE_TRANSIENT);
-	if (sqlite3_step(st) != SQLITE_ROW) {
-		sqlite3_reset(st);
-		return RERR_DB;
-	}
-	*count = sqlite3_column_int64(st, 0);
-	sqlite3_reset(st);
-	return RERR_OK;
-}
 
 /* ------------------------------------------------------------------------ */
 /* Withdrawals (migrations/0005_funds.sql)                                   */

@@ -215,15 +215,6 @@ enum rerr ledger_credit(struct db *db, const char *hash, int64_t amount, enum le
  * A debit beyond its available balance is RERR_CONFLICT. */
 enum rerr ledger_adjust(struct db *db, const char *hash, int64_t delta, const char *ref);
 
-/* Withdraw everything: take the largest multiple of unit_msat (1 for msat
- * refunds, 1000 for sat refunds; the sub-unit rest stays on the key) off the
- * balance with a 'refund' journal row, *amount = what was taken (0: nothing
- * to withdraw, no row). Refused with RERR_CONFLICT while the key has active
- * reservations (run ledger_sweep on it first), RERR_INVALID for a child key.
- * If the token cannot then be made, give it back with ledger_credit(...,
- * LEDGER_REFUND_REVERT, same ref). */
-enum rerr ledger_withdraw_all(struct db *db, const char *hash, int64_t unit_msat,
-    const char *ref, int64_t *amount);
 
 /* Create count child keys of parent with the given hashes (the caller makes
  * them: 32 random bytes as hex), charging cost_each per key to the parent
@@ -379,8 +370,5 @@ enum rerr ledger_receipt_credited(struct db *db, int64_t tx_id, char key_hash[LE
  * (reserved included: it is still the users' until settled). */
 enum rerr ledger_liabilities(struct db *db, int64_t *total);
 
-/* Withdrawals of key hash not given back: refund rows minus refund_revert
- * rows in its journal. */
-enum rerr ledger_withdrawals(struct db *db, const char *hash, int64_t *count);
 
 #endif
