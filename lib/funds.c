@@ -154,10 +154,13 @@ credit_receipt(const struct funds_ctx *fc, int64_t tx_id, const char *key, int64
 }
 
 /* The outcome of a receipt for beneficiary: credit its own beneficiary if
- * that was not done yet, then say whose it is. */
+ * that was not done yet, then say whose it is. fresh: this call made the
+ * receipt, so a credit found already made (recovery raced us) is still
+ * this call's deposit, not a token presented again. */
 static enum funds_status
 settle_receipt(const struct funds_ctx *fc, const struct wallet_receipt *rec,
-    const char *beneficiary, const struct ledger_limits *lim, struct funds_deposit *out)
+    const char *beneficiary, const struct ledger_limits *lim, bool fresh,
+    struct funds_deposit *out)
 {
 	char owner[LEDGER_KEY_MAX + 1];
 	const char *who = rec->api_key_hash[0] ? rec->api_key_hash : beneficiary;
@@ -186,8 +189,8 @@ settle_receipt(const struct funds_ctx *fc, const struct wallet_receipt *rec,
 	if (strcmp(who, beneficiary) != 0)
 		return FUNDS_SPENT;
 	out->created = created;
-	out->again = !now;
-	out->msat = now ? msat : 0;
+	out->again = !now && !fresh;
+	out->msat = now || fresh ? msat : 0;
 	return FUNDS_OK;
 }
 
@@ -213,7 +216,7 @@ funds_deposit(const struct funds_ctx *fc, const char *token, const char *benefic
 	meta.units = funds_units;
 	e = wallet_receive_token(&w, token, &meta, &rec, &out->me);
 	if (e == MINT_OK || e == MINT_E_ALREADY_REDEEMED)
-		return settle_receipt(fc, &rec, beneficiary, lim, out);
+		return settle_receipt(fc, &rec, beneficiary, lim, e == MINT_OK, out);
 	if (e != MINT_E_SPENT && e != MINT_E_PENDING) {
 		out->mint = e;
 		return FUNDS_MINT;
@@ -225,14 +228,14 @@ funds_deposit(const struct funds_ctx *fc, const char *token, const char *benefic
 		memset(&re, 0, sizeof(re));
 		found = wallet_find_receipt(&w, token, &rec, hash);
 		if (found == 1)
-			return settle_receipt(fc, &rec, beneficiary, lim, out);
+			return settle_receipt(fc, &rec, beneficiary, lim, false, out);
 		if (found < 0)
 			return FUNDS_INTERNAL;
 		if (hash[0] == '\0')
 			break;
 		wallet_recover_for(&w, hash, NULL, NULL, &st, &re);
 		if (wallet_find_receipt(&w, token, &rec, hash) == 1)
-			return settle_receipt(fc, &rec, beneficiary, lim, out);
+			return settle_receipt(fc, &rec, beneficiary, lim, false, out);
 		if (st.live == 0 && st.left == 0)
 			break;		/* none of ours: spent elsewhere */
 		if (st.left > 0 || waited >= FUNDS_WAIT_MS)
@@ -264,7 +267,7 @@ funds_recover_token(const struct funds_ctx *fc, const char *token)
 	if (found != 1 || rec.api_key_hash[0] == '\0')
 		return false;
 	memset(&d, 0, sizeof(d));
-	return settle_receipt(fc, &rec, rec.api_key_hash, NULL, &d) == FUNDS_OK;
+	return settle_receipt(fc, &rec, rec.api_key_hash, NULL, false, &d) == FUNDS_OK;
 }
 
 /* --------------------------------------------------------------- withdraw */
