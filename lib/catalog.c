@@ -992,6 +992,9 @@ catalog_current_path(struct db *db, const char *models_path)
 			return c;
 		}
 		pthread_mutex_unlock(&cur_mu);
+		/* The loader needs a database connection: do not hold one
+		 * while waiting for it. */
+		db_release(db);
 		pthread_mutex_lock(&reload_mu);
 		pthread_mutex_lock(&cur_mu);
 		if (cur_fresh(v, path)) {

@@ -25,22 +25,177 @@ struct stmt_slot {
  * processes (mod_fcgid, routstrctl) still meet at SQLite's lock. */
 static pthread_mutex_t write_lock = PTHREAD_MUTEX_INITIALIZER;
 
-struct db {
+/* One SQLite connection with its statement cache. */
+struct dbconn {
 	sqlite3 *h;
-	bool writer;		/* holds write_lock (between db_begin and the end) */
 	struct stmt_slot cache[DB_STMT_CACHE];
 	size_t ncache;
+	struct dbconn *next;	/* in the pool's idle list */
 };
+
+/* A process's connections (db_pool_open): leased by a struct db on its first
+ * use and given back by db_release, so a thousand threads share a few. */
+struct db_pool {
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	char *path;
+	enum db_sync sync;
+	struct dbconn *idle;
+	int open, max;
+};
+
+struct db {
+	struct db_pool *pool;	/* NULL: c is this db's own, for its whole life */
+	struct dbconn *c;	/* the leased (or own) connection; NULL: none now */
+	bool writer;		/* holds write_lock (between db_begin and the end) */
+};
+
+static enum rerr conn_open(const char *path, enum db_sync sync, struct dbconn **out);
+static void conn_close(struct dbconn *c);
 
 enum rerr
 db_open(const char *path, enum db_sync sync, struct db **out)
+{
+	struct db *db = xcalloc(1, sizeof(*db));
+
+	*out = NULL;
+	if (conn_open(path, sync, &db->c) != RERR_OK) {
+		free(db);
+		return RERR_DB;
+	}
+	*out = db;
+	return RERR_OK;
+}
+
+enum rerr
+db_pool_open(const char *path, enum db_sync sync, int max, struct db_pool **out)
+{
+	struct db_pool *p = xcalloc(1, sizeof(*p));
+	struct dbconn *c;
+
+	*out = NULL;
+	/* One connection now, so a bad path fails at start, not mid-request. */
+	if (conn_open(path, sync, &c) != RERR_OK) {
+		free(p);
+		return RERR_DB;
+	}
+	pthread_mutex_init(&p->mu, NULL);
+	pthread_cond_init(&p->cv, NULL);
+	p->path = xstrdup(path);
+	p->sync = sync;
+	p->max = max > 0 ? max : 1;
+	p->idle = c;
+	p->open = 1;
+	*out = p;
+	return RERR_OK;
+}
+
+void
+db_pool_close(struct db_pool *p)
+{
+	struct dbconn *c, *n;
+
+	if (p == NULL)
+		return;
+	for (c = p->idle; c; c = n) {
+		n = c->next;
+		conn_close(c);
+	}
+	pthread_cond_destroy(&p->cv);
+	pthread_mutex_destroy(&p->mu);
+	free(p->path);
+	free(p);
+}
+
+struct db *
+db_attach(struct db_pool *p)
+{
+	struct db *db = xcalloc(1, sizeof(*db));
+
+	db->pool = p;
+	return db;
+}
+
+/* The connection of db, leased from its pool when it has none: an idle one,
+ * a new one while under the pool's size, else wait for one to come back.
+ * Aborts when no connection can be opened at all (the file vanished). */
+static struct dbconn *
+conn_of(struct db *db)
+{
+	struct db_pool *p = db->pool;
+	struct dbconn *c = NULL;
+	bool failed = false;
+
+	if (db->c)
+		return db->c;
+	pthread_mutex_lock(&p->mu);
+	for (;;) {
+		if (p->idle) {
+			c = p->idle;
+			p->idle = c->next;
+			break;
+		}
+		/* After a failed open, wait for one of the open ones instead. */
+		if (p->open < p->max && !failed) {
+			p->open++;
+			pthread_mutex_unlock(&p->mu);
+			if (conn_open(p->path, p->sync, &c) == RERR_OK) {
+				db->c = c;
+				return c;
+			}
+			pthread_mutex_lock(&p->mu);
+			p->open--;
+			failed = true;
+			if (p->open == 0) {
+				pthread_mutex_unlock(&p->mu);
+				log_error("db: no connection to %s can be opened", p->path);
+				abort();
+			}
+			continue;
+		}
+		pthread_cond_wait(&p->cv, &p->mu);
+	}
+	pthread_mutex_unlock(&p->mu);
+	c->next = NULL;
+	db->c = c;
+	return c;
+}
+
+void
+db_release(struct db *db)
+{
+	struct db_pool *p;
+	struct dbconn *c;
+	sqlite3_stmt *st = NULL;
+
+	if (db == NULL || db->pool == NULL || db->c == NULL || db->writer)
+		return;
+	c = db->c;
+	/* Only an idle connection goes back: no transaction open, no
+	 * statement mid-way through its rows. */
+	if (!sqlite3_get_autocommit(c->h))
+		return;
+	while ((st = sqlite3_next_stmt(c->h, st)) != NULL)
+		if (sqlite3_stmt_busy(st))
+			return;
+	p = db->pool;
+	db->c = NULL;
+	pthread_mutex_lock(&p->mu);
+	c->next = p->idle;
+	p->idle = c;
+	pthread_cond_signal(&p->cv);
+	pthread_mutex_unlock(&p->mu);
+}
+
+static enum rerr
+conn_open(const char *path, enum db_sync sync, struct dbconn **out)
 {
 	static const char *const sync_sql[DB_SYNC__MAX] = {
 		[DB_SYNC_OFF] = "PRAGMA synchronous=OFF",
 		[DB_SYNC_NORMAL] = "PRAGMA synchronous=NORMAL",
 		[DB_SYNC_FULL] = "PRAGMA synchronous=FULL",
 	};
-	struct db *db = xcalloc(1, sizeof(*db));
+	struct dbconn *db = xcalloc(1, sizeof(*db));
 	char *errmsg = NULL;
 
 	*out = NULL;
@@ -69,8 +224,8 @@ fail:
 	return RERR_DB;
 }
 
-void
-db_close(struct db *db)
+static void
+conn_close(struct dbconn *db)
 {
 	size_t i;
 
@@ -82,15 +237,38 @@ db_close(struct db *db)
 	free(db);
 }
 
-sqlite3 *
-db_handle(struct db *db)
+void
+db_close(struct db *db)
 {
-	return db->h;
+	if (db == NULL)
+		return;
+	if (db->pool) {
+		if (db->writer)
+			db_rollback(db);
+		db_release(db);
+		if (db->c) {
+			/* Still busy (a statement left mid-way): not fit to share. */
+			pthread_mutex_lock(&db->pool->mu);
+			db->pool->open--;
+			pthread_mutex_unlock(&db->pool->mu);
+			conn_close(db->c);
+		}
+	} else {
+		conn_close(db->c);
+	}
+	free(db);
+}
+
+sqlite3 *
+db_handle(struct db *d)
+{
+	return conn_of(d)->h;
 }
 
 sqlite3_stmt *
-db_stmt(struct db *db, const char *sql)
+db_stmt(struct db *d, const char *sql)
 {
+	struct dbconn *db = conn_of(d);
 	sqlite3_stmt *st = NULL;
 	size_t i;
 
@@ -122,8 +300,9 @@ db_stmt(struct db *db, const char *sql)
 }
 
 enum rerr
-db_exec(struct db *db, const char *sql)
+db_exec(struct db *d, const char *sql)
 {
+	struct dbconn *db = conn_of(d);
 	char *errmsg = NULL;
 
 	if (sqlite3_exec(db->h, sql, NULL, NULL, &errmsg) != SQLITE_OK) {
@@ -148,6 +327,9 @@ db_begin(struct db *db)
 {
 	enum rerr e;
 
+	/* The connection first, then the write lock: the lock's holder never
+	 * waits for a connection held by a thread that waits for the lock. */
+	conn_of(db);
 	pthread_mutex_lock(&write_lock);
 	db->writer = true;
 	e = db_exec(db, "BEGIN IMMEDIATE");
@@ -163,8 +345,8 @@ db_commit(struct db *db)
 {
 	enum rerr e = db_exec(db, "COMMIT");
 
-	if (e != RERR_OK && !sqlite3_get_autocommit(db->h))
-		sqlite3_exec(db->h, "ROLLBACK", NULL, NULL, NULL);
+	if (e != RERR_OK && !sqlite3_get_autocommit(db_handle(db)))
+		sqlite3_exec(db_handle(db), "ROLLBACK", NULL, NULL, NULL);
 	release_writer(db);
 	return e;
 }
@@ -172,8 +354,8 @@ db_commit(struct db *db)
 void
 db_rollback(struct db *db)
 {
-	if (!sqlite3_get_autocommit(db->h))
-		sqlite3_exec(db->h, "ROLLBACK", NULL, NULL, NULL);
+	if (!sqlite3_get_autocommit(db_handle(db)))
+		sqlite3_exec(db_handle(db), "ROLLBACK", NULL, NULL, NULL);
 	release_writer(db);
 }
 
@@ -191,7 +373,7 @@ db_schema_version(struct db *db)
 
 	if (db_exec(db, schema_table_sql) != RERR_OK)
 		return -1;
-	if (sqlite3_prepare_v2(db->h, "SELECT coalesce(max(version), 0) FROM schema_migrations",
+	if (sqlite3_prepare_v2(db_handle(db), "SELECT coalesce(max(version), 0) FROM schema_migrations",
 	    -1, &st, NULL) != SQLITE_OK)
 		return -1;
 	if (sqlite3_step(st) == SQLITE_ROW)
@@ -210,9 +392,9 @@ apply_one(struct db *db, const struct migration *m, char *errbuf, size_t errlen)
 	char *errmsg = NULL;
 	int rc = -1, present = 0;
 
-	if (sqlite3_exec(db->h, "BEGIN IMMEDIATE", NULL, NULL, &errmsg) != SQLITE_OK)
+	if (sqlite3_exec(db_handle(db), "BEGIN IMMEDIATE", NULL, NULL, &errmsg) != SQLITE_OK)
 		goto fail;
-	if (sqlite3_prepare_v2(db->h, "SELECT 1 FROM schema_migrations WHERE version = ?",
+	if (sqlite3_prepare_v2(db_handle(db), "SELECT 1 FROM schema_migrations WHERE version = ?",
 	    -1, &st, NULL) != SQLITE_OK)
 		goto fail;
 	sqlite3_bind_int(st, 1, m->version);
@@ -220,12 +402,12 @@ apply_one(struct db *db, const struct migration *m, char *errbuf, size_t errlen)
 	sqlite3_finalize(st);
 	st = NULL;
 	if (present) {
-		sqlite3_exec(db->h, "COMMIT", NULL, NULL, NULL);
+		sqlite3_exec(db_handle(db), "COMMIT", NULL, NULL, NULL);
 		return 0;
 	}
-	if (sqlite3_exec(db->h, m->sql, NULL, NULL, &errmsg) != SQLITE_OK)
+	if (sqlite3_exec(db_handle(db), m->sql, NULL, NULL, &errmsg) != SQLITE_OK)
 		goto fail;
-	if (sqlite3_prepare_v2(db->h,
+	if (sqlite3_prepare_v2(db_handle(db),
 	    "INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)",
 	    -1, &st, NULL) != SQLITE_OK)
 		goto fail;
@@ -236,12 +418,12 @@ apply_one(struct db *db, const struct migration *m, char *errbuf, size_t errlen)
 		goto fail;
 	sqlite3_finalize(st);
 	st = NULL;
-	if (sqlite3_exec(db->h, "COMMIT", NULL, NULL, &errmsg) != SQLITE_OK)
+	if (sqlite3_exec(db_handle(db), "COMMIT", NULL, NULL, &errmsg) != SQLITE_OK)
 		goto fail;
 	return 1;
 fail:
 	snprintf(errbuf, errlen, "migration %04d_%s failed: %s", m->version, m->name,
-	    errmsg ? errmsg : sqlite3_errmsg(db->h));
+	    errmsg ? errmsg : sqlite3_errmsg(db_handle(db)));
 	sqlite3_free(errmsg);
 	sqlite3_finalize(st);
 	db_rollback(db);
@@ -260,7 +442,7 @@ db_migrate(struct db *db, const struct migration *list, size_t n, int *applied,
 		*applied = 0;
 	have = db_schema_version(db);
 	if (have < 0) {
-		snprintf(errbuf, errlen, "cannot read schema_migrations: %s", sqlite3_errmsg(db->h));
+		snprintf(errbuf, errlen, "cannot read schema_migrations: %s", sqlite3_errmsg(db_handle(db)));
 		return RERR_DB;
 	}
 	if (n > 0 && have > list[n - 1].version) {

@@ -1,6 +1,10 @@
-/* db: one SQLite connection per worker thread, with WAL, a busy timeout,
- * foreign keys, cached prepared statements and the migration runner.
- * A struct db is owned by exactly one thread; it is never shared.
+/* db: SQLite connections with WAL, a busy timeout, foreign keys, cached
+ * prepared statements, and the migration runner. A struct db is owned by
+ * exactly one thread; it is never shared. It either owns one connection for
+ * its life (db_open: tools, tests) or leases one from a process-wide pool on
+ * first use and gives it back with db_release (db_attach: the server's
+ * threads), so a connection is held for a transaction, never across network
+ * I/O or a client write.
  * This header is what handlers and programs see; the lib/ modules that own
  * SQL (ledger, wallet, catalogue, price) also include db_sql.h. */
 #ifndef ROUTSTR_DB_H
@@ -31,6 +35,19 @@ extern const size_t db_migrations_count;
  * and releases it with db_close. Returns RERR_OK or RERR_DB (reason logged). */
 enum rerr db_open(const char *path, enum db_sync sync, struct db **out);
 void db_close(struct db *db);
+
+/* A pool of at most max connections to path. The caller owns it; close it
+ * after every db attached to it. */
+struct db_pool;
+enum rerr db_pool_open(const char *path, enum db_sync sync, int max, struct db_pool **out);
+void db_pool_close(struct db_pool *p);
+/* A db that leases its connection from p when it first needs one (waiting
+ * while all max are leased). Caller owns it (db_close). */
+struct db *db_attach(struct db_pool *p);
+/* Give the leased connection back if it is idle: no transaction, no
+ * statement mid-way. A no-op for a db_open db or one holding nothing.
+ * Statements fetched before must not be used after. */
+void db_release(struct db *db);
 
 /* BEGIN IMMEDIATE / COMMIT / ROLLBACK. Return RERR_OK or RERR_DB. Write
  * transactions of one process are serialised on a mutex taken by db_begin

@@ -19,10 +19,13 @@ static pthread_mutex_t share_locks[CURL_LOCK_DATA_LAST];
 
 struct upstream {
 	CURL *h;
+	void (*before_io)(void *ud);
+	void *before_io_ud;
 };
 
 /* State of one transfer, shared by the libcurl callbacks. */
 struct xfer {
+	struct upstream *u;
 	const struct upstream_request *rq;
 	const struct upstream_sink *sink;
 	void *ud;
@@ -99,6 +102,16 @@ upstream_free(struct upstream *u)
 	free(u);
 }
 
+/* After a callback, libcurl goes back to waiting on the network: the
+ * caller's hook runs again (it gives back what must not be held there, the
+ * database connection a progress write leased). */
+static void
+back_to_io(struct xfer *x)
+{
+	if (x->u->before_io)
+		x->u->before_io(x->u->before_io_ud);
+}
+
 static void
 clear_headers(struct xfer *x)
 {
@@ -140,6 +153,7 @@ on_header(char *p, size_t size, size_t nmemb, void *ud)
 				x->res->aborted = true;
 				return 0;
 			}
+			back_to_io(x);
 		}
 		return n;
 	}
@@ -177,6 +191,7 @@ on_body(char *p, size_t size, size_t nmemb, void *ud)
 			x->res->aborted = true;
 			return 0;
 		}
+		back_to_io(x);
 		return n;
 	}
 	if (buf_append(&x->res->body, p, n) < 0) {
@@ -203,7 +218,15 @@ on_progress(void *ud, curl_off_t dlt, curl_off_t dln, curl_off_t ult, curl_off_t
 		x->res->aborted = true;
 		return 1;
 	}
+	back_to_io(x);
 	return 0;
+}
+
+void
+upstream_set_before_io(struct upstream *u, void (*fn)(void *ud), void *ud)
+{
+	u->before_io = fn;
+	u->before_io_ud = ud;
 }
 
 enum rerr
@@ -219,9 +242,12 @@ upstream_perform(struct upstream *u, const struct upstream_request *rq,
 	long nconn = 0;
 	size_t i;
 
+	if (u->before_io)
+		u->before_io(u->before_io_ud);
 	memset(res, 0, sizeof(*res));
 	buf_init(&res->body, rq->max_response ? rq->max_response : 64u << 20);
 	memset(&x, 0, sizeof(x));
+	x.u = u;
 	x.rq = rq;
 	x.sink = sink;
 	x.ud = ud;

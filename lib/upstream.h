@@ -23,6 +23,11 @@ void upstream_global_cleanup(void);
 struct upstream *upstream_new(void);
 void upstream_free(struct upstream *u);
 
+/* Called at the start of every transfer on u, before any network I/O: the
+ * server gives its database connection back to the pool there, so none is
+ * held while waiting on a peer. fn may be NULL. */
+void upstream_set_before_io(struct upstream *u, void (*fn)(void *ud), void *ud);
+
 /* One response header (name lower-cased). Borrowed for the callback's span. */
 struct upstream_header {
 	const char *name;
