@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "conf.h"
+#include "db.h"
 #include "http.h"
 #include "json.h"
 #include "log.h"
@@ -417,6 +418,9 @@ resp_write(struct req *r, const void *p, size_t n)
 {
 	FCGX_Request *f = fcgx(r);
 
+	/* A slow client must not hold a pooled database connection. */
+	if (r->worker)
+		db_release(r->worker->db);
 	if (send_headers(r) < 0)
 		return -1;
 	if (r->method == HTTP_HEAD || n == 0)
@@ -440,6 +444,8 @@ resp_flush(struct req *r)
 {
 	FCGX_Request *f = fcgx(r);
 
+	if (r->worker)
+		db_release(r->worker->db);
 	if (send_headers(r) < 0)
 		return -1;
 	if (FCGX_FFlush(f->out) < 0 || FCGX_GetError(f->out) != 0) {

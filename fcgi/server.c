@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <fcgiapp.h>
+#include <fcntl.h>
 #include <netdb.h>
 #include <signal.h>
 #include <stdio.h>
@@ -12,6 +13,7 @@
 #include <sys/stat.h>
 #include <sys/un.h>
 #include <unistd.h>
+#include <pthread.h>
 
 #include "conf.h"
 #include "db.h"
@@ -24,8 +26,24 @@
 
 static volatile sig_atomic_t stopping;
 static int listen_fd = -1;
-static struct worker *workers;		/* for the stop handler */
-static int nworkers_started;
+static int wake_pipe[2] = { -1, -1 };	/* the stop handler wakes the main thread */
+
+/* The elastic worker set. A thread waits in accept; when the last waiting
+ * thread takes a connection it starts another, up to the ceiling (plus one
+ * spare that answers 503 beyond it), so no request waits for another to
+ * finish; a thread that finds enough others waiting retires. */
+static struct {
+	pthread_mutex_t mu;
+	pthread_cond_t gone;		/* a thread exited */
+	struct worker *list;		/* every running worker */
+	int threads;			/* running */
+	int accepting;			/* in accept(2) on the listening socket */
+	int busy;			/* serving a request */
+	int floor, ceiling, peak;
+	int fd;
+	struct db_pool *pool;
+	pthread_attr_t attr;
+} ws = { .mu = PTHREAD_MUTEX_INITIALIZER, .gone = PTHREAD_COND_INITIALIZER };
 
 static int
 listen_unix(const char *path, char *err, size_t errlen)
@@ -108,26 +126,20 @@ server_listen(const char *spec, char *err, size_t errlen)
 }
 
 /* SIGTERM/SIGINT/SIGUSR1: stop accepting. shutdown(2) wakes every thread
- * blocked in accept(2) inside FCGX_Accept_r; requests in flight finish. */
+ * blocked in accept(2) inside FCGX_Accept_r; the main thread, woken by the
+ * pipe, wakes those waiting on kept connections. Requests in flight finish. */
 static void
 on_stop_signal(int sig)
 {
-	int i;
+	int saved = errno;
 
 	(void)sig;
 	stopping = 1;
 	if (listen_fd >= 0)
 		shutdown(listen_fd, SHUT_RDWR);
-	/* A worker waiting for the next request on a kept-alive connection
-	 * (mod_proxy_fcgi enablereuse) is not in accept(2): end the read side
-	 * of that connection so it wakes up too. Busy workers are left alone
-	 * and leave after their request. */
-	for (i = 0; i < nworkers_started; i++) {
-		FCGX_Request *rq = workers[i].fcgx;
-
-		if (workers[i].idle && rq && rq->ipcFd >= 0)
-			shutdown(rq->ipcFd, SHUT_RD);
-	}
+	if (wake_pipe[1] >= 0)
+		(void)!write(wake_pipe[1], "x", 1);
+	errno = saved;
 }
 
 static void
@@ -145,78 +157,195 @@ install_signals(void)
 	sigaction(SIGPIPE, &sa, NULL);
 }
 
-struct worker_arg {
-	struct worker *w;
-	int fd;
-	const char *db_path;
-};
+/* Before any network I/O on the worker's curl handle: its database
+ * connection goes back to the pool. */
+static void
+release_db(void *ud)
+{
+	db_release(((struct worker *)ud)->db);
+}
+
+static int start_worker(void);
+
+/* Answer one request beyond the ceiling without running its handler. */
+static void
+answer_overload(struct worker *w)
+{
+	FCGX_Request *rq = w->fcgx;
+
+	FCGX_FPrintF(rq->out, "Status: 503 Service Unavailable\r\nRetry-After: 1\r\n"
+	    "Content-Type: application/json\r\nCache-Control: no-store\r\n\r\n"
+	    "{\"error\":{\"message\":\"The node is at its limit of %d requests at once; "
+	    "retry shortly\",\"type\":\"server_overloaded\",\"code\":\"overloaded\"}}",
+	    ws.ceiling);
+	log_warn("overloaded: %d requests in flight, answered 503", ws.ceiling);
+}
 
 static void *
 worker_main(void *arg)
 {
 	struct worker *w = arg;
 	FCGX_Request *rq = w->fcgx;
+	struct worker **pp;
 
 	while (!stopping) {
+		bool acceptor, spawn, over, retire;
 		int rc;
 
+		/* A thread waiting on its kept connection (mod_proxy_fcgi
+		 * enablereuse) is not accepting new ones. */
+		acceptor = rq->ipcFd < 0;
+		pthread_mutex_lock(&ws.mu);
+		ws.accepting += acceptor;
 		w->idle = 1;
+		pthread_mutex_unlock(&ws.mu);
 		rc = FCGX_Accept_r(rq);
+		pthread_mutex_lock(&ws.mu);
 		w->idle = 0;
+		ws.accepting -= acceptor;
+		if (rc >= 0)
+			ws.busy++;
+		if (ws.busy > ws.peak)
+			ws.peak = ws.busy;
+		/* A fixed set (MAX_WORKERS == WORKERS, as under mod_fcgid, which
+		 * sends a process one request at a time) never grows. */
+		spawn = rc >= 0 && !stopping && ws.accepting == 0 && ws.ceiling > ws.floor &&
+		    ws.threads <= ws.ceiling;
+		over = ws.busy > ws.ceiling;
+		pthread_mutex_unlock(&ws.mu);
 		if (rc < 0)
 			break;
+		if (spawn)
+			start_worker();
 		/* A request accepted while stopping is still answered. */
-		http_serve(w);
+		if (over)
+			answer_overload(w);
+		else
+			http_serve(w);
 		FCGX_Finish_r(rq);
+		db_release(w->db);
+		pthread_mutex_lock(&ws.mu);
+		ws.busy--;
+		retire = rq->ipcFd < 0 && ws.accepting >= ws.floor && ws.threads > ws.floor;
+		pthread_mutex_unlock(&ws.mu);
+		if (retire)
+			break;
 	}
+	pthread_mutex_lock(&ws.mu);
+	for (pp = &ws.list; *pp && *pp != w; pp = &(*pp)->next)
+		;
+	if (*pp)
+		*pp = w->next;
+	ws.threads--;
+	pthread_cond_broadcast(&ws.gone);
+	pthread_mutex_unlock(&ws.mu);
+	db_close(w->db);
+	upstream_free(w->up);
+	FCGX_Free(rq, 1);
+	free(rq);
+	free(w);
 	return NULL;
 }
+
+/* Start one more worker thread (detached; it frees itself). 0 or -1. */
+static int
+start_worker(void)
+{
+	static int next_id;
+	struct worker *w = xcalloc(1, sizeof(*w));
+	pthread_t t;
+
+	w->db = db_attach(ws.pool);
+	w->up = upstream_new();
+	w->fcgx = xcalloc(1, sizeof(FCGX_Request));
+	FCGX_InitRequest(w->fcgx, ws.fd, 0);
+	if (w->up == NULL)
+		goto fail;
+	upstream_set_before_io(w->up, release_db, w);
+	pthread_mutex_lock(&ws.mu);
+	w->id = next_id++;
+	w->next = ws.list;
+	ws.list = w;
+	ws.threads++;
+	if (pthread_create(&t, &ws.attr, worker_main, w) != 0) {
+		ws.list = w->next;
+		ws.threads--;
+		pthread_mutex_unlock(&ws.mu);
+		log_error("cannot start a worker thread: %s", strerror(errno));
+		goto fail;
+	}
+	pthread_mutex_unlock(&ws.mu);
+	return 0;
+fail:
+	db_close(w->db);
+	upstream_free(w->up);
+	free(w->fcgx);
+	free(w);
+	return -1;
+}
+
+/* Stack per thread: what a request holds (JSON, SQLite, OpenSSL, curl) fits
+ * in 256 KiB with room to spare; the sanitizers need far more. */
+#if defined(__SANITIZE_ADDRESS__)
+#define WORKER_STACK (4u << 20)
+#else
+#define WORKER_STACK (256u << 10)
+#endif
 
 int
 server_run(int fd, int nworkers, const char *db_path)
 {
 	const struct conf *c = conf_get();
-	struct worker *ws = xcalloc((size_t)nworkers, sizeof(*ws));
-	int i, started = 0;
+	struct worker *w;
+	char b;
+	int i;
 
 	listen_fd = fd;
-	workers = ws;
 	if (FCGX_Init() != 0) {
 		log_error("FCGX_Init failed");
-		free(ws);
 		return -1;
 	}
+	if (pipe2(wake_pipe, O_CLOEXEC) != 0)
+		return -1;
+	if (db_pool_open(db_path, (enum db_sync)conf_int(c, CONF_DB_SYNCHRONOUS),
+	    (int)conf_int(c, CONF_DB_POOL_SIZE), &ws.pool) != RERR_OK)
+		return -1;
+	pthread_attr_init(&ws.attr);
+	pthread_attr_setdetachstate(&ws.attr, PTHREAD_CREATE_DETACHED);
+	pthread_attr_setstacksize(&ws.attr, WORKER_STACK);
+	ws.fd = fd;
+	ws.floor = nworkers;
+	ws.ceiling = (int)conf_int(c, CONF_MAX_WORKERS);
+	if (ws.ceiling < ws.floor)
+		ws.ceiling = ws.floor;
 	/* After FCGX_Init, which installs handlers that only set a flag. */
 	install_signals();
-	for (i = 0; i < nworkers; i++) {
-		struct worker *w = &ws[i];
+	for (i = 0; i < nworkers; i++)
+		if (start_worker() != 0)
+			break;
+	log_info("routstr %s serving with %d worker%s, up to %d (pid %d)", ROUTSTR_VERSION, i,
+	    i == 1 ? "" : "s", ws.ceiling, (int)getpid());
+	if (i == 0) {
+		db_pool_close(ws.pool);
+		return -1;
+	}
+	while (!stopping && read(wake_pipe[0], &b, 1) < 0 && errno == EINTR)
+		;
+	/* Stopping: wake the threads waiting on kept connections (they are
+	 * not in accept(2)); busy ones leave after their request. */
+	pthread_mutex_lock(&ws.mu);
+	for (w = ws.list; w; w = w->next) {
+		FCGX_Request *rq = w->fcgx;
 
-		w->id = i;
-		if (db_open(db_path, (enum db_sync)conf_int(c, CONF_DB_SYNCHRONOUS), &w->db) != RERR_OK)
-			break;
-		w->up = upstream_new();
-		w->fcgx = xcalloc(1, sizeof(FCGX_Request));
-		FCGX_InitRequest(w->fcgx, fd, 0);
-		if (w->up == NULL || pthread_create(&w->thread, NULL, worker_main, w) != 0) {
-			log_error("cannot start worker %d", i);
-			break;
-		}
-		started++;
-		nworkers_started = started;
+		if (w->idle && rq->ipcFd >= 0)
+			shutdown(rq->ipcFd, SHUT_RD);
 	}
-	log_info("routstr %s serving with %d worker%s (pid %d)", ROUTSTR_VERSION, started,
-	    started == 1 ? "" : "s", (int)getpid());
-	for (i = 0; i < started; i++)
-		pthread_join(ws[i].thread, NULL);
-	nworkers_started = 0;
-	for (i = 0; i < nworkers; i++) {
-		db_close(ws[i].db);
-		upstream_free(ws[i].up);
-		if (ws[i].fcgx)
-			FCGX_Free(ws[i].fcgx, 0);
-		free(ws[i].fcgx);
-	}
-	free(ws);
-	log_info("routstr stopped (pid %d)", (int)getpid());
-	return started > 0 ? 0 : -1;
+	while (ws.threads > 0)
+		pthread_cond_wait(&ws.gone, &ws.mu);
+	pthread_mutex_unlock(&ws.mu);
+	log_info("routstr stopped (pid %d); at most %d requests were served at once",
+	    (int)getpid(), ws.peak);
+	db_pool_close(ws.pool);
+	pthread_attr_destroy(&ws.attr);
+	return 0;
 }

@@ -1,6 +1,9 @@
-/* server: the process — listening socket, worker threads, shutdown. Each
- * worker thread owns one struct worker for its whole life: its FastCGI
- * request, its SQLite connection and its reused curl handle. */
+/* server: the process — listening socket, elastic worker threads, shutdown.
+ * Each worker thread owns one struct worker for its whole life: its FastCGI
+ * request, its db (a connection leased from the process's pool only while
+ * it is used) and its curl handle (whose connections, DNS and TLS sessions
+ * are shared by every thread). Threads start when the last waiting one takes
+ * a request, up to MAX_WORKERS, and retire when WORKERS others wait. */
 #ifndef ROUTSTR_SERVER_H
 #define ROUTSTR_SERVER_H
 
@@ -14,10 +17,11 @@ struct upstream;
 struct worker {
 	int id;
 	pthread_t thread;
-	struct db *db;		/* owned; this thread's connection */
+	struct db *db;		/* owned; leases a pooled connection on use */
 	struct upstream *up;	/* owned; this thread's curl handle */
 	void *fcgx;		/* owned; FCGX_Request */
 	volatile sig_atomic_t idle;	/* waiting in FCGX_Accept_r */
+	struct worker *next;	/* the server's list of running workers */
 };
 
 /* Open the listening socket described by spec ("" = spawned, fd 0;
@@ -25,8 +29,9 @@ struct worker {
  * with a message in err. */
 int server_listen(const char *spec, char *err, size_t errlen);
 
-/* Run nworkers threads accepting on fd until SIGTERM/SIGINT/SIGUSR1, then let
- * in-flight requests finish and return 0 (or -1 if nothing could start). */
+/* Serve fd with nworkers threads waiting (more on demand, up to MAX_WORKERS)
+ * until SIGTERM/SIGINT/SIGUSR1, then let in-flight requests finish and return
+ * 0 (or -1 if nothing could start). */
 int server_run(int fd, int nworkers, const char *db_path);
 
 /* Handle one accepted exchange (fcgi/http.c). */

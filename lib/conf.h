@@ -14,6 +14,8 @@ enum conf_key {
 	/* process */
 	CONF_LISTEN,			/* "" = spawned (socket on fd 0); unix:/p, tcp:host:port, :port */
 	CONF_WORKERS,
+	CONF_MAX_WORKERS,
+	CONF_DB_POOL_SIZE,
 	CONF_DATABASE_URL,
 	CONF_DB_SYNCHRONOUS,		/* off | normal | full */
 	CONF_MAX_BODY_BYTES,

@@ -306,6 +306,8 @@ export async function readStream(stack, body, headers = {}, opts = {}) {
 				if (data) {
 					events.push(data);
 					order.push(kindOf(data));
+					if (opts.onEvent)
+						opts.onEvent(data);
 				}
 			}
 			if (opts.stopAfter && events.length >= opts.stopAfter) {
