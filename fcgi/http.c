@@ -576,7 +576,7 @@ http_serve(struct worker *w)
 	r.worker = w;
 	r.io = f;
 	buf_init(&r.out_headers, 64 * 1024);
-	uuid4(r.id);
+	uuid7(r.id);
 
 	switch (parse_params(&r, f->envp)) {
 	case DOOR_OK:

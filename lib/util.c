@@ -229,16 +229,13 @@ rand_bytes(void *buf, size_t n)
 	}
 }
 
-void
-uuid4(char out[37])
+/* Format 16 bytes as 8-4-4-4-12 hex. */
+static void
+uuid_format(const uint8_t b[16], char out[37])
 {
-	uint8_t b[16];
 	char hex[33];
 
-	rand_bytes(b, sizeof(b));
-	b[6] = (uint8_t)((b[6] & 0x0f) | 0x40);
-	b[8] = (uint8_t)((b[8] & 0x3f) | 0x80);
-	hex_encode(b, sizeof(b), hex);
+	hex_encode(b, 16, hex);
 	memcpy(out, hex, 8);
 	out[8] = '-';
 	memcpy(out + 9, hex + 8, 4);
@@ -249,6 +246,35 @@ uuid4(char out[37])
 	out[23] = '-';
 	memcpy(out + 24, hex + 20, 12);
 	out[36] = '\0';
+}
+
+void
+uuid4(char out[37])
+{
+	uint8_t b[16];
+
+	rand_bytes(b, sizeof(b));
+	b[6] = (uint8_t)((b[6] & 0x0f) | 0x40);
+	b[8] = (uint8_t)((b[8] & 0x3f) | 0x80);
+	uuid_format(b, out);
+}
+
+void
+uuid7(char out[37])
+{
+	struct timespec ts;
+	uint64_t ms;
+	uint8_t b[16];
+	int i;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	ms = (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+	rand_bytes(b, sizeof(b));
+	for (i = 0; i < 6; i++)
+		b[i] = (uint8_t)(ms >> (8 * (5 - i)));
+	b[6] = (uint8_t)((b[6] & 0x0f) | 0x70);
+	b[8] = (uint8_t)((b[8] & 0x3f) | 0x80);
+	uuid_format(b, out);
 }
 
 int64_t

@@ -40,6 +40,10 @@ bool ct_memeq(const void *a, const void *b, size_t n);
 void rand_bytes(void *buf, size_t n);
 /* A random UUID v4, 36 chars + NUL, into out. */
 void uuid4(char out[37]);
+/* RFC 9562 version 7: 48 bits of Unix milliseconds, then random. Ids made
+ * later sort later, so an index on them grows at its end instead of being
+ * rewritten at random places (the request ids of the requests table). */
+void uuid7(char out[37]);
 
 /* Monotonic clock in microseconds; wall clock in seconds. */
 int64_t mono_usec(void);

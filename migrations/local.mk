@@ -5,7 +5,8 @@ MIGRATIONS = \
 	migrations/0002_ledger.sql \
 	migrations/0003_cashu.sql \
 	migrations/0004_catalog.sql \
-	migrations/0005_funds.sql
+	migrations/0005_funds.sql \
+	migrations/0006_lean.sql
 
 EXTRA_DIST += $(MIGRATIONS) scripts/embed-migrations.sh
 nodist_libroutstr_a_SOURCES = migrations.c

@@ -1,9 +1,13 @@
-/* Check suite for lib/db's migration runner: order, idempotence, a failing
- * migration leaves the database as it was, newer schemas are refused, and
- * the compiled-in migrations apply to a fresh file. */
+/* Check suite for lib/db: the migration runner (order, idempotence, a
+ * failing migration leaves the database as it was, newer schemas are
+ * refused, the compiled-in migrations apply to a fresh file) and the
+ * connection pool (leases given back only when idle; many threads writing
+ * through a pool smaller than their number, without a lost write or a
+ * deadlock); and request ids that sort by time. */
 #include "config.h"
 
 #include <check.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -11,6 +15,7 @@
 
 #include "db_sql.h"
 #include "testlib.h"
+#include "util.h"
 
 static char dir[TL_PATH_MAX];
 static char path[TL_PATH_MAX + 16];
@@ -125,6 +130,88 @@ START_TEST(url_to_path)
 	ck_assert_ptr_null(db_path_from_url("sqlite:///"));
 }
 END_TEST
+START_TEST(pool_lease_and_release)
+{
+	struct db_pool *p;
+	struct db *a, *b;
+
+	ck_assert_int_eq(db_pool_open(path, DB_SYNC_NORMAL, 1, &p), RERR_OK);
+	a = db_attach(p);
+	b = db_attach(p);
+	ck_assert_int_eq(db_exec(a, "CREATE TABLE t (x INTEGER)"), RERR_OK);
+	/* In a transaction the connection is not given back... */
+	ck_assert_int_eq(db_begin(a), RERR_OK);
+	db_release(a);
+	ck_assert_int_eq(db_exec(a, "INSERT INTO t VALUES (1)"), RERR_OK);
+	ck_assert_int_eq(db_commit(a), RERR_OK);
+	/* ...after it, it is, and the other db (pool of one) gets it. */
+	db_release(a);
+	ck_assert_int_eq(tl_db_int(b, "SELECT count(*) FROM t"), 1);
+	db_release(b);
+	db_close(a);
+	db_close(b);
+	db_pool_close(p);
+}
+END_TEST
+
+#define POOL_THREADS 8
+#define POOL_WRITES 200
+
+static struct db_pool *shared_pool;
+
+static void *
+pool_writer(void *arg)
+{
+	struct db *d = db_attach(shared_pool);
+	int i;
+
+	(void)arg;
+	for (i = 0; i < POOL_WRITES; i++) {
+		ck_assert_int_eq(db_begin(d), RERR_OK);
+		ck_assert_int_eq(db_exec(d, "UPDATE c SET n = n + 1"), RERR_OK);
+		ck_assert_int_eq(db_commit(d), RERR_OK);
+		/* A read outside a transaction, then "network I/O". */
+		ck_assert_int_gt(tl_db_int(d, "SELECT n FROM c"), 0);
+		db_release(d);
+	}
+	db_close(d);
+	return NULL;
+}
+
+START_TEST(pool_many_threads_few_connections)
+{
+	pthread_t t[POOL_THREADS];
+	struct db *d;
+	int i;
+
+	ck_assert_int_eq(db_pool_open(path, DB_SYNC_NORMAL, 2, &shared_pool), RERR_OK);
+	d = db_attach(shared_pool);
+	ck_assert_int_eq(db_exec(d, "CREATE TABLE c (n INTEGER); INSERT INTO c VALUES (0)"),
+	    RERR_OK);
+	db_release(d);
+	for (i = 0; i < POOL_THREADS; i++)
+		ck_assert_int_eq(pthread_create(&t[i], NULL, pool_writer, NULL), 0);
+	for (i = 0; i < POOL_THREADS; i++)
+		pthread_join(t[i], NULL);
+	ck_assert_int_eq(tl_db_int(d, "SELECT n FROM c"), POOL_THREADS * POOL_WRITES);
+	db_close(d);
+	db_pool_close(shared_pool);
+}
+END_TEST
+
+START_TEST(uuid7_sorts_by_time)
+{
+	char a[37], b[37];
+
+	uuid7(a);
+	usleep(2000);
+	uuid7(b);
+	ck_assert_int_eq((int)strlen(a), 36);
+	ck_assert_int_eq(a[14], '7');
+	ck_assert(strchr("89ab", a[19]) != NULL);
+	ck_assert_int_lt(strcmp(a, b), 0);
+}
+END_TEST
 
 Suite *
 suite(void)
@@ -138,6 +225,9 @@ suite(void)
 	tcase_add_test(tc, newer_schema_refused);
 	tcase_add_test(tc, compiled_migrations_apply);
 	tcase_add_test(tc, url_to_path);
+	tcase_add_test(tc, pool_lease_and_release);
+	tcase_add_test(tc, pool_many_threads_few_connections);
+	tcase_add_test(tc, uuid7_sorts_by_time);
 	suite_add_tcase(s, tc);
 	return s;
 }
