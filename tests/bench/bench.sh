@@ -207,7 +207,7 @@ release_reader() {
 
 # shellcheck disable=SC2317
 cleanup() {
-	set +e	# best effort: one failed step must not skip the others
+	set +eu	# best effort: one failed step must not skip the others
 	release_reader
 	stop_proxy
 	stop_apache
@@ -754,7 +754,7 @@ start_apache() {
 		echo '</IfDefine>'
 		echo 'ListenBacklog 4096'
 	} >"$APACHE_CONF"
-	ROUTSTR_CONFIG="$TMP/routstr.conf" ${BENCH_LOG_LEVEL:+LOG_LEVEL=$BENCH_LOG_LEVEL} \
+	env ROUTSTR_CONFIG="$TMP/routstr.conf" ${BENCH_LOG_LEVEL:+"LOG_LEVEL=$BENCH_LOG_LEVEL"} \
 		"$FCGI" -s "unix:$d/fcgi.sock" -w "$BENCH_WORKERS" -c "$TMP/routstr.conf" \
 		>>"$d/routstr.out" 2>&1 &
 	APACHE_DAEMON_PID=$!
@@ -949,7 +949,6 @@ bench_proxy() {
 	PAID_MODE=$mode
 }
 
-T_START=$SECONDS
 SETUP_FAILED=0
 PROXY_NOTE=
 PAID_MODE=
@@ -1048,5 +1047,5 @@ if ((${#PAID_LINES[@]})); then
 fi
 [[ -n $AUDIT_LINE ]] && echo "routstrctl audit: $AUDIT_LINE"
 target_lines
-echo "bench: $((SECONDS - T_START)) s"
+echo "bench: $SECONDS s in all"
 exit "$SETUP_FAILED"
