@@ -23,6 +23,7 @@
 #include "util.h"
 
 #define LISTEN_BACKLOG 128
+#define IDLE_MARGIN 32		/* idle threads kept beyond WORKERS before one retires */
 
 static volatile sig_atomic_t stopping;
 static int listen_fd = -1;
@@ -226,7 +227,11 @@ worker_main(void *arg)
 		db_release(w->db);
 		pthread_mutex_lock(&ws.mu);
 		ws.busy--;
-		retire = rq->ipcFd < 0 && ws.accepting >= ws.floor && ws.threads > ws.floor;
+		/* Keep a margin of idle threads above the floor: a thread
+		 * started for a burst keeps its upstream connection for the
+		 * next one instead of retiring at once. */
+		retire = rq->ipcFd < 0 && ws.accepting >= ws.floor + IDLE_MARGIN &&
+		    ws.threads > ws.floor;
 		pthread_mutex_unlock(&ws.mu);
 		if (retire)
 			break;

@@ -1,7 +1,8 @@
 /* upstream: the libcurl relay to OpenAI-compatible providers and other HTTP
  * peers. One struct upstream per worker thread owns one CURL easy handle that
  * is reused for every request, so connections stay alive; a process-wide share
- * handle shares DNS and TLS sessions between threads. Free of FastCGI: the
+ * handle shares DNS and TLS sessions between threads (not connections, which
+ * libcurl does not support across concurrent threads). Free of FastCGI: the
  * caller supplies callbacks that write wherever it wants. */
 #ifndef ROUTSTR_UPSTREAM_H
 #define ROUTSTR_UPSTREAM_H

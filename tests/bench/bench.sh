@@ -739,8 +739,9 @@ start_apache() {
 	fi
 	# Threads for every stream plus a margin: the example's 64 would leave
 	# the rest in the listen queue. ServerLimit stays 1 (the example's
-	# one pool of max=WORKERS connections to routstr).
+	# one pool of connections to routstr, one per thread: max= follows).
 	t=$(( STREAMS_MAX + 64 > 64 ? STREAMS_MAX + 64 : 64 ))
+	text=${text//enablereuse=on max=64 /enablereuse=on max=$t }
 	APACHE_CONF=$d/apache.conf
 	{
 		echo "$text"
