@@ -241,14 +241,18 @@ worker_main(void *arg)
 		;
 	if (*pp)
 		*pp = w->next;
-	ws.threads--;
-	pthread_cond_broadcast(&ws.gone);
 	pthread_mutex_unlock(&ws.mu);
+	/* Everything the thread holds is freed before it counts as gone: the
+	 * main thread then closes the pool and libcurl's share. */
 	db_close(w->db);
 	upstream_free(w->up);
 	FCGX_Free(rq, 1);
 	free(rq);
 	free(w);
+	pthread_mutex_lock(&ws.mu);
+	ws.threads--;
+	pthread_cond_broadcast(&ws.gone);
+	pthread_mutex_unlock(&ws.mu);
 	return NULL;
 }
 
