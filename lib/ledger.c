@@ -1568,10 +1568,10 @@ out:
 	return finish(db, e);
 }
 
-enum rerr
-ledger_withdraw_release(struct db *db, int64_t id)
+/* One autocommit UPDATE of withdrawal id (bound as ?1). */
+static enum rerr
+wd_update(struct db *db, const char *sql, int64_t id)
 {
-	static const char sql[] = "UPDATE withdrawals SET owner = NULL WHERE id = ?1";
 	sqlite3_stmt *st = db_stmt(db, sql);
 
 	if (st == NULL)
@@ -1581,15 +1581,19 @@ ledger_withdraw_release(struct db *db, int64_t id)
 }
 
 enum rerr
+ledger_withdraw_release(struct db *db, int64_t id)
+{
+	static const char sql[] = "UPDATE withdrawals SET owner = NULL WHERE id = ?1";
+
+	return wd_update(db, sql, id);
+}
+
+enum rerr
 ledger_withdraw_collected(struct db *db, int64_t id)
 {
 	static const char sql[] = "UPDATE withdrawals SET collected = 1 WHERE id = ?1";
-	sqlite3_stmt *st = db_stmt(db, sql);
 
-	if (st == NULL)
-		return RERR_DB;
-	sqlite3_bind_int64(st, 1, id);
-	return step_done(db, st) < 0 ? RERR_DB : RERR_OK;
+	return wd_update(db, sql, id);
 }
 
 /* Copy out rows of a withdrawal query bound with (?1 = limit, ?2 = hash or
