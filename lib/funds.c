@@ -441,10 +441,14 @@ funds_withdraw(const struct funds_ctx *fc, const struct ledger_key *key, const c
 		crash_point("withdraw-made");
 		/* If this fails the token stays stored and recovery marks it
 		 * done by its fund_ref. */
-		if (ledger_withdraw_done(fc->db, wd.id, rec.tx_id) != RERR_OK)
+		if (ledger_withdraw_done(fc->db, wd.id, rec.tx_id) != RERR_OK) {
+			/* Released, so the next refund or cron marks it done
+			 * at once rather than waiting for this process to end. */
+			ledger_withdraw_release(fc->db, wd.id);
 			log_error("request %s: withdrawal %lld made token %lld but is not marked done",
 			    fc->request_id ? fc->request_id : "-", (long long)wd.id,
 			    (long long)rec.tx_id);
+		}
 		out->msat = wd.amount_msat;
 		return FUNDS_OK;
 	}
