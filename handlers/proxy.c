@@ -247,11 +247,16 @@ make_change(struct req *r, struct bill *b)
 	struct funds_ctx fc;
 	struct funds_withdrawal w;
 	enum funds_status fs;
+	int tries;
 
 	if (!b->xcashu || b->change)
 		return;
 	wallet_glue_ctx(r, &fc);
-	fs = funds_withdraw(&fc, &b->who.key, "x-cashu-change", &w);
+	/* A refund with the same X-Cashu header may be making this change
+	 * right now: wait for it (bounded) and return the same token. */
+	for (tries = 0; (fs = funds_withdraw(&fc, &b->who.key, "x-cashu-change", &w)) ==
+	    FUNDS_PENDING && tries < 20; tries++)
+		usleep(100 * 1000);
 	if (fs == FUNDS_OK) {
 		b->change = w.token;
 		b->change_msat = w.msat;
