@@ -1377,20 +1377,6 @@ out:
 	return RERR_OK;
 }
 
-enum rerr
-ledger_liabilities(struct db *db, int64_t *total)
-{
-	static const char sql[] =
-	    "SELECT coalesce(sum(balance), 0) FROM api_keys WHERE parent_key_hash IS NULL";
-	sqlite3_stmt *st = db_stmt(db, sql);
-
-	*total = 0;
-	if (st == NULL || sqlite3_step(st) != SQLITE_ROW)
-		return RERR_DB;
-	*total = sqlite3_column_int64(st, 0);
-	sqlite3_reset(st);
-	return RERR_OK;
-}
 
 
 /* ------------------------------------------------------------------------ */

@@ -366,9 +366,6 @@ enum rerr ledger_receipts_uncredited(struct db *db, struct ledger_receipt *rows,
  * RERR_NOT_FOUND when it is not credited. */
 enum rerr ledger_receipt_credited(struct db *db, int64_t tx_id, char key_hash[LEDGER_KEY_MAX + 1]);
 
-/* What the node owes its users: the sum of every billing key's balance
- * (reserved included: it is still the users' until settled). */
-enum rerr ledger_liabilities(struct db *db, int64_t *total);
 
 
 #endif

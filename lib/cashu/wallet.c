@@ -2329,12 +2329,6 @@ static const char SQL_TX_BY_KEY[] =
     "SELECT id, direction, coalesce(source, ''), amount, unit, mint_url, created_at, collected,"
     " swept FROM cashu_transactions WHERE api_key_hash = ? ORDER BY created_at DESC, id DESC"
     " LIMIT 500";
-static const char SQL_TX_LAST_OUT[] =
-    "SELECT id, token, amount, unit FROM cashu_transactions"
-    " WHERE api_key_hash = ?1 AND direction = 'out' AND source = ?2"
-    " ORDER BY id DESC LIMIT 1";
-static const char SQL_TX_COLLECT[] =
-    "UPDATE cashu_transactions SET collected = 1 WHERE id = ?";
 
 enum mint_err
 wallet_tx_history(struct wallet_ctx *w, const char *api_key_hash, struct wallet_tx **out,
@@ -2376,40 +2370,6 @@ wallet_tx_history(struct wallet_ctx *w, const char *api_key_hash, struct wallet_
 	return MINT_OK;
 }
 
-enum mint_err
-wallet_tx_last_out(struct wallet_ctx *w, const char *api_key_hash, const char *source,
-    char **token, uint64_t *amount, char unit[16])
-{
-	sqlite3_stmt *st = db_stmt(w->db, SQL_TX_LAST_OUT);
-	enum mint_err rc = MINT_E_INVALID;
-	int64_t id = 0;
-	int s;
-
-	*token = NULL;
-	if (st == NULL)
-		return MINT_E_DB;
-	sqlite3_bind_text(st, 1, api_key_hash, -1, SQLITE_TRANSIENT);
-	sqlite3_bind_text(st, 2, source, -1, SQLITE_TRANSIENT);
-	s = sqlite3_step(st);
-	if (s == SQLITE_ROW) {
-		id = sqlite3_column_int64(st, 0);
-		*token = xstrdup((const char *)sqlite3_column_text(st, 1));
-		*amount = (uint64_t)sqlite3_column_int64(st, 2);
-		copy_str(unit, 16, (const char *)sqlite3_column_text(st, 3));
-		rc = MINT_OK;
-	} else if (s != SQLITE_DONE) {
-		rc = MINT_E_DB;
-	}
-	sqlite3_reset(st);
-	if (rc == MINT_OK) {
-		st = db_stmt(w->db, SQL_TX_COLLECT);
-		if (st) {
-			sqlite3_bind_int64(st, 1, id);
-			exec_stmt(w->db, st);
-		}
-	}
-	return rc;
-}
 
 /* ------------------------------------------------------ for the funds module */
 

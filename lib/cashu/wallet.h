@@ -205,11 +205,6 @@ struct wallet_tx {
 enum mint_err wallet_tx_history(struct wallet_ctx *w, const char *api_key_hash,
     struct wallet_tx **out, size_t *n);
 
-/* The newest outgoing token of api_key_hash with this source, marked
- * collected. *token is a new string the caller frees. MINT_E_INVALID when
- * there is none. */
-enum mint_err wallet_tx_last_out(struct wallet_ctx *w, const char *api_key_hash,
-    const char *source, char **token, uint64_t *amount, char unit[16]);
 
 /* ------------------------------------------------------------ pure helpers */
 
