@@ -173,8 +173,8 @@ journal_add_src(struct db *db, const char *key, int64_t delta, enum ledger_kind 
     const char *ref, const char *source, int64_t now)
 {
 	static const char sql[] =
-	    "INSERT INTO journal (key_hash, delta, kind, ref, balance_after, created_at, source) "
-	    "SELECT hashed_key, ?2, ?3, ?4, balance, ?5, ?6 FROM api_keys WHERE hashed_key = ?1";
+	    "INSERT INTO journal (key_id, delta, kind, ref, balance_after, created_at, source) "
+	    "SELECT id, ?2, ?3, ?4, balance, ?5, ?6 FROM api_keys WHERE hashed_key = ?1";
 	sqlite3_stmt *st = db_stmt(db, sql);
 
 	if (st == NULL)
@@ -681,10 +681,15 @@ ledger_reserve(struct db *db, const char *hash, int64_t amount, const char *requ
 	    "UPDATE api_keys SET reserved = reserved + ?2"
 	    " WHERE hashed_key = ?1"
 	    " AND (balance_limit IS NULL OR total_spent + reserved + ?2 <= balance_limit)";
+	/* Ids are never reused (0007_lean_ledger.sql): one past the highest
+	 * active or finished reservation, taken under the write lock. */
 	static const char ins_sql[] =
-	    "INSERT INTO reservations (key_hash, billing_key_hash, amount, owner_pid,"
+	    "INSERT INTO reservations (id, key_id, billing_id, amount, owner_pid,"
 	    " owner_start_time, owner_boot_id, owner_pidns, request_id, model, created_at)"
-	    " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)";
+	    " VALUES (max(coalesce((SELECT max(id) FROM reservations), 0),"
+	    " coalesce((SELECT max(id) FROM requests), 0)) + 1,"
+	    " (SELECT id FROM api_keys WHERE hashed_key = ?1),"
+	    " (SELECT id FROM api_keys WHERE hashed_key = ?2), ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)";
 	struct ledger_key k, b;
 	struct owner me;
 	sqlite3_stmt *st;
@@ -784,8 +789,7 @@ enum rerr
 ledger_progress(struct db *db, int64_t id, int64_t cost_so_far)
 {
 	static const char sql[] =
-	    "UPDATE reservations SET progress = min(max(progress, ?2), amount)"
-	    " WHERE id = ?1 AND state = 'active'";
+	    "UPDATE reservations SET progress = min(max(progress, ?2), amount) WHERE id = ?1";
 	sqlite3_stmt *st;
 	int n;
 
@@ -804,16 +808,25 @@ struct resv {
 	int64_t id;
 	char key[LEDGER_KEY_MAX + 1];
 	char billing[LEDGER_KEY_MAX + 1];
+	int64_t key_id;
+	int64_t billing_id;
 	int64_t amount;
-	bool active;
+	int64_t created_at;
+	char request_id[LEDGER_TEXT_MAX + 1];
+	char model[LEDGER_TEXT_MAX + 1];
 };
 
+/* Read active reservation id. RERR_CONFLICT when it has ended already (its
+ * history row exists: settle and release are exactly once), RERR_NOT_FOUND
+ * when there never was one. */
 static enum rerr
 resv_read(struct db *db, int64_t id, struct resv *v)
 {
 	static const char sql[] =
-	    "SELECT key_hash, billing_key_hash, amount, state = 'active'"
-	    " FROM reservations WHERE id = ?1";
+	    "SELECT k.hashed_key, b.hashed_key, r.key_id, r.billing_id, r.amount, r.created_at,"
+	    " r.request_id, r.model FROM reservations r JOIN api_keys k ON k.id = r.key_id"
+	    " JOIN api_keys b ON b.id = r.billing_id WHERE r.id = ?1";
+	static const char ended_sql[] = "SELECT 1 FROM requests WHERE id = ?1";
 	sqlite3_stmt *st = db_stmt(db, sql);
 	int rc;
 
@@ -821,17 +834,28 @@ resv_read(struct db *db, int64_t id, struct resv *v)
 		return RERR_DB;
 	sqlite3_bind_int64(st, 1, id);
 	rc = sqlite3_step(st);
-	if (rc != SQLITE_ROW) {
+	if (rc == SQLITE_ROW) {
+		v->id = id;
+		col_text(st, 0, v->key, sizeof(v->key));
+		col_text(st, 1, v->billing, sizeof(v->billing));
+		v->key_id = sqlite3_column_int64(st, 2);
+		v->billing_id = sqlite3_column_int64(st, 3);
+		v->amount = sqlite3_column_int64(st, 4);
+		v->created_at = sqlite3_column_int64(st, 5);
+		col_text(st, 6, v->request_id, sizeof(v->request_id));
+		col_text(st, 7, v->model, sizeof(v->model));
 		sqlite3_reset(st);
-		return rc == SQLITE_DONE ? RERR_NOT_FOUND : RERR_DB;
+		return RERR_OK;
 	}
-	v->id = id;
-	col_text(st, 0, v->key, sizeof(v->key));
-	col_text(st, 1, v->billing, sizeof(v->billing));
-	v->amount = sqlite3_column_int64(st, 2);
-	v->active = sqlite3_column_int(st, 3) != 0;
 	sqlite3_reset(st);
-	return RERR_OK;
+	if (rc != SQLITE_DONE)
+		return RERR_DB;
+	if ((st = db_stmt(db, ended_sql)) == NULL)
+		return RERR_DB;
+	sqlite3_bind_int64(st, 1, id);
+	rc = sqlite3_step(st);
+	sqlite3_reset(st);
+	return rc == SQLITE_ROW ? RERR_CONFLICT : rc == SQLITE_DONE ? RERR_NOT_FOUND : RERR_DB;
 }
 
 /* Inside a transaction: take reservation v out of reserved on its billing
@@ -876,30 +900,54 @@ unreserve(struct db *db, const struct resv *v, int64_t charge, int requests)
 	return RERR_OK;
 }
 
+/* End reservation v: its active row goes, its history row is written
+ * once. charge < 0 is a release; log may be NULL (sweeper, release). */
 static enum rerr
-request_log_add(struct db *db, const struct resv *v, const struct ledger_request_log *log,
-    int64_t cost, int64_t now)
+resv_end(struct db *db, const struct resv *v, int64_t charge, const char *by,
+    const struct ledger_request_log *log, int64_t now)
 {
+	static const char del_sql[] = "DELETE FROM reservations WHERE id = ?1";
 	static const char sql[] =
-	    "INSERT INTO requests (request_id, key_hash, reservation_id, model, provider,"
-	    " status, tokens_in, tokens_out, cost_msat, duration_ms, upstream_ms, created_at)"
-	    " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)";
-	sqlite3_stmt *st = db_stmt(db, sql);
+	    "INSERT INTO requests (id, request_id, key_id, billing_id, reserved, charged,"
+	    " settled_by, model, provider, status, tokens_in, tokens_out, duration_ms,"
+	    " upstream_ms, created_at, settled_at)"
+	    " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16)";
+	const char *rid = log && log->request_id ? log->request_id : v->request_id;
+	const char *model = log && log->model ? log->model : v->model;
+	sqlite3_stmt *st;
 
-	if (st == NULL)
+	if ((st = db_stmt(db, del_sql)) == NULL)
 		return RERR_DB;
-	sqlite3_bind_text(st, 1, log->request_id ? log->request_id : "", -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 2, v->key, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(st, 3, v->id);
-	sqlite3_bind_text(st, 4, log->model, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 5, log->provider, -1, SQLITE_STATIC);
-	sqlite3_bind_int(st, 6, log->status);
-	sqlite3_bind_int64(st, 7, log->tokens_in);
-	sqlite3_bind_int64(st, 8, log->tokens_out);
-	sqlite3_bind_int64(st, 9, cost);
-	sqlite3_bind_int64(st, 10, log->duration_ms);
-	sqlite3_bind_int64(st, 11, log->upstream_ms);
-	sqlite3_bind_int64(st, 12, now);
+	sqlite3_bind_int64(st, 1, v->id);
+	if (step_done(db, st) != 1)
+		return RERR_DB;
+	if ((st = db_stmt(db, sql)) == NULL)
+		return RERR_DB;
+	sqlite3_bind_int64(st, 1, v->id);
+	sqlite3_bind_text(st, 2, rid[0] ? rid : NULL, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 3, v->key_id);
+	sqlite3_bind_int64(st, 4, v->billing_id);
+	sqlite3_bind_int64(st, 5, v->amount);
+	if (charge >= 0) {
+		sqlite3_bind_int64(st, 6, charge);
+		sqlite3_bind_text(st, 7, by, -1, SQLITE_STATIC);
+	}
+	sqlite3_bind_text(st, 8, model && model[0] ? model : NULL, -1, SQLITE_STATIC);
+	if (log != NULL) {
+		sqlite3_bind_text(st, 9, log->provider, -1, SQLITE_STATIC);
+		sqlite3_bind_int(st, 10, log->status);
+		sqlite3_bind_int64(st, 11, log->tokens_in);
+		sqlite3_bind_int64(st, 12, log->tokens_out);
+		sqlite3_bind_int64(st, 13, log->duration_ms);
+		sqlite3_bind_int64(st, 14, log->upstream_ms);
+	} else {
+		sqlite3_bind_int(st, 11, 0);
+		sqlite3_bind_int(st, 12, 0);
+		sqlite3_bind_int(st, 13, 0);
+		sqlite3_bind_int(st, 14, 0);
+	}
+	sqlite3_bind_int64(st, 15, v->created_at);
+	sqlite3_bind_int64(st, 16, now);
 	return step_done(db, st) == 1 ? RERR_OK : RERR_DB;
 }
 
@@ -910,16 +958,9 @@ static enum rerr
 finish_reservation(struct db *db, int64_t id, int64_t cost, bool cap_at_amount,
     const char *by, const struct ledger_request_log *log, struct ledger_settle_result *out)
 {
-	static const char settle_sql[] =
-	    "UPDATE reservations SET state = 'settled', charged = ?2, settled_by = ?3,"
-	    " settled_at = ?4 WHERE id = ?1 AND state = 'active'";
-	static const char release_sql[] =
-	    "UPDATE reservations SET state = 'released', settled_at = ?2"
-	    " WHERE id = ?1 AND state = 'active'";
 	struct ledger_settle_result res;
 	struct ledger_key b;
 	struct resv v;
-	sqlite3_stmt *st;
 	enum rerr e;
 	int64_t now = wall_sec(), charge = 0, free_msat;
 	char ref[24];
@@ -927,11 +968,8 @@ finish_reservation(struct db *db, int64_t id, int64_t cost, bool cap_at_amount,
 	memset(&res, 0, sizeof(res));
 	if (db_begin(db) != RERR_OK)
 		return RERR_DB;
-	e = resv_read(db, id, &v);
+	e = resv_read(db, id, &v);	/* RERR_CONFLICT: ended already, exactly once */
 	if (e != RERR_OK)
-		goto out;
-	e = RERR_CONFLICT;	/* settled or released already: exactly once */
-	if (!v.active)
 		goto out;
 	if ((e = key_read(db, v.billing, &b)) != RERR_OK) {
 		if (e == RERR_NOT_FOUND)
@@ -952,26 +990,11 @@ finish_reservation(struct db *db, int64_t id, int64_t cost, bool cap_at_amount,
 	}
 	if ((e = unreserve(db, &v, charge, cost >= 0 ? 1 : 0)) != RERR_OK)
 		goto out;
-	e = RERR_DB;
-	if (cost >= 0) {
-		if ((st = db_stmt(db, settle_sql)) == NULL)
-			goto out;
-		sqlite3_bind_int64(st, 1, id);
-		sqlite3_bind_int64(st, 2, charge);
-		sqlite3_bind_text(st, 3, by, -1, SQLITE_STATIC);
-		sqlite3_bind_int64(st, 4, now);
-	} else {
-		if ((st = db_stmt(db, release_sql)) == NULL)
-			goto out;
-		sqlite3_bind_int64(st, 1, id);
-		sqlite3_bind_int64(st, 2, now);
-	}
-	if (step_done(db, st) != 1)
+	if ((e = resv_end(db, &v, cost >= 0 ? charge : -1, by, log, now)) != RERR_OK)
 		goto out;
+	e = RERR_DB;
 	snprintf(ref, sizeof(ref), "%lld", (long long)id);
 	if (charge > 0 && journal_add(db, v.billing, -charge, LEDGER_CHARGE, ref, now) < 0)
-		goto out;
-	if (log != NULL && (e = request_log_add(db, &v, log, charge, now)) != RERR_OK)
 		goto out;
 	res.balance_after = b.balance - charge;
 	e = RERR_OK;
@@ -1019,11 +1042,11 @@ sweep_rows(struct db *db, const char *hash, struct sweep_row *rows, size_t max, 
 {
 	static const char all_sql[] =
 	    "SELECT id, owner_pid, owner_start_time, progress, owner_boot_id, owner_pidns"
-	    " FROM reservations WHERE state = 'active' ORDER BY id LIMIT ?1";
+	    " FROM reservations ORDER BY id LIMIT ?1";
 	static const char key_sql[] =
 	    "SELECT id, owner_pid, owner_start_time, progress, owner_boot_id, owner_pidns"
-	    " FROM reservations WHERE state = 'active'"
-	    " AND (key_hash = ?2 OR billing_key_hash = ?2) ORDER BY id LIMIT ?1";
+	    " FROM reservations WHERE (SELECT id FROM api_keys WHERE hashed_key = ?2)"
+	    " IN (key_id, billing_id) ORDER BY id LIMIT ?1";
 	sqlite3_stmt *st = db_stmt(db, hash ? key_sql : all_sql);
 	int rc;
 
@@ -1159,19 +1182,19 @@ audit_query(struct db *db, const char *sql, enum ledger_violation_kind kind, str
 /* Rows: key, reservation id, expected, actual. */
 static const char audit_balance_sql[] =
     "SELECT k.hashed_key, 0, coalesce(j.s, 0), k.balance FROM api_keys k"
-    " LEFT JOIN (SELECT key_hash, sum(delta) AS s FROM journal GROUP BY key_hash) j"
-    " ON j.key_hash = k.hashed_key WHERE k.balance <> coalesce(j.s, 0)";
+    " LEFT JOIN (SELECT key_id, sum(delta) AS s FROM journal GROUP BY key_id) j"
+    " ON j.key_id = k.id WHERE k.balance <> coalesce(j.s, 0)";
 static const char audit_orphan_sql[] =
-    "SELECT key_hash, 0, 0, sum(delta) FROM journal"
-    " WHERE key_hash NOT IN (SELECT hashed_key FROM api_keys)"
-    " GROUP BY key_hash HAVING sum(delta) <> 0";
+    "SELECT 'key #' || key_id, 0, 0, sum(delta) FROM journal"
+    " WHERE key_id NOT IN (SELECT id FROM api_keys)"
+    " GROUP BY key_id HAVING sum(delta) <> 0";
 static const char audit_reserved_sql[] =
-    "SELECT k.hashed_key, 0, coalesce((SELECT sum(r.amount) FROM reservations r"
-    "   WHERE r.state = 'active' AND (CASE WHEN k.parent_key_hash IS NULL"
-    "   THEN r.billing_key_hash ELSE r.key_hash END) = k.hashed_key), 0), k.reserved"
-    " FROM api_keys k WHERE k.reserved <> coalesce((SELECT sum(r.amount) FROM reservations r"
-    "   WHERE r.state = 'active' AND (CASE WHEN k.parent_key_hash IS NULL"
-    "   THEN r.billing_key_hash ELSE r.key_hash END) = k.hashed_key), 0)";
+    "SELECT k.hashed_key, 0, coalesce(r.s, 0), k.reserved FROM api_keys k"
+    " LEFT JOIN (SELECT key_id AS kid, sum(amount) AS s, 1 AS child FROM reservations"
+    "   WHERE key_id <> billing_id GROUP BY key_id"
+    "   UNION ALL SELECT billing_id, sum(amount), 0 FROM reservations GROUP BY billing_id) r"
+    " ON r.kid = k.id AND r.child = (k.parent_key_hash IS NOT NULL)"
+    " WHERE k.reserved <> coalesce(r.s, 0)";
 static const char audit_negative_sql[] =
     "SELECT hashed_key, 0, 0, min(balance, reserved, total_spent) FROM api_keys"
     " WHERE balance < 0 OR reserved < 0 OR total_spent < 0";
@@ -1179,12 +1202,10 @@ static const char audit_overdraft_sql[] =
     "SELECT hashed_key, 0, balance, reserved FROM api_keys"
     " WHERE parent_key_hash IS NULL AND reserved > balance";
 static const char audit_charge_sql[] =
-    "SELECT r.billing_key_hash, r.id, r.charged, coalesce((SELECT -sum(j.delta) FROM journal j"
-    "   WHERE j.kind = 'charge' AND j.ref = CAST(r.id AS TEXT)), 0)"
-    " FROM reservations r WHERE r.state = 'settled' AND r.charged <> coalesce("
-    "   (SELECT -sum(j.delta) FROM journal j"
-    "    WHERE j.kind = 'charge' AND j.ref = CAST(r.id AS TEXT)), 0)";
-
+    "SELECT k.hashed_key, r.id, r.charged, coalesce(j.s, 0) FROM requests r"
+    " JOIN api_keys k ON k.id = r.billing_id"
+    " LEFT JOIN (SELECT ref, -sum(delta) AS s FROM journal WHERE kind = 'charge' GROUP BY ref) j"
+    " ON j.ref = CAST(r.id AS TEXT) WHERE r.charged IS NOT NULL AND r.charged <> coalesce(j.s, 0)";
 /* Every redeemed token with a beneficiary is credited exactly once, with
  * exactly its value. Rows: key, receipt id, value, credited (sum). */
 static const char audit_receipt_sql[] =
@@ -1196,7 +1217,8 @@ static const char audit_receipt_sql[] =
 /* A credit that names no receipt (or none at all): value from nowhere.
  * Rows: key, journal id, 0, delta. */
 static const char audit_credit_source_sql[] =
-    "SELECT j.key_hash, j.id, 0, j.delta FROM journal j WHERE (j.kind IN ('deposit', 'topup')"
+    "SELECT (SELECT hashed_key FROM api_keys WHERE id = j.key_id), j.id, 0, j.delta"
+    " FROM journal j WHERE (j.kind IN ('deposit', 'topup')"
     "   AND (j.source IS NULL OR NOT EXISTS (SELECT 1 FROM cashu_transactions t"
     "     WHERE t.direction = 'in' AND " RECEIPT_SOURCE_SQL " = j.source)))"
     " OR (j.kind = 'refund_revert' AND j.source LIKE 'wd-revert:%' AND NOT EXISTS"
@@ -1663,7 +1685,9 @@ ledger_receipts_uncredited(struct db *db, struct ledger_receipt *rows, size_t ma
 enum rerr
 ledger_receipt_credited(struct db *db, int64_t tx_id, char key_hash[LEDGER_KEY_MAX + 1])
 {
-	static const char sql[] = "SELECT key_hash FROM journal WHERE source = ?1";
+	static const char sql[] =
+	    "SELECT k.hashed_key FROM journal j JOIN api_keys k ON k.id = j.key_id"
+	    " WHERE j.source = ?1";
 	sqlite3_stmt *st = db_stmt(db, sql);
 	char src[48];
 	int rc;

@@ -376,8 +376,8 @@ describe('the audit sees a surplus and a deficit (finding 15)', { skip: pre.skip
 		sql("DELETE FROM wallet_proofs WHERE secret = 'stray-secret'");
 		assertAuditClean(h);
 		sql("UPDATE api_keys SET balance = balance + 5000 WHERE hashed_key = (SELECT hashed_key FROM api_keys LIMIT 1);"
-			+ " INSERT INTO journal (key_hash, delta, kind, ref, balance_after, created_at)"
-			+ " SELECT hashed_key, 5000, 'topup', 'forged', balance, 0 FROM api_keys LIMIT 1");
+			+ " INSERT INTO journal (key_id, delta, kind, ref, balance_after, created_at)"
+			+ " SELECT id, 5000, 'topup', 'forged', balance, 0 FROM api_keys LIMIT 1");
 		a = routstrctl(h, ['audit']);
 		assert.equal(a.status, 1, a.out);
 		assert.match(a.out, /books_deficit/);

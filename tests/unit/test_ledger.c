@@ -117,7 +117,8 @@ journal_sum(const char *hash)
 	int64_t s;
 
 	ck_assert_int_eq(sqlite3_prepare_v2(db_handle(db),
-	    "SELECT coalesce(sum(delta), 0) FROM journal WHERE key_hash = ?1", -1, &st, NULL),
+	    "SELECT coalesce(sum(delta), 0) FROM journal"
+	    " WHERE key_id = (SELECT id FROM api_keys WHERE hashed_key = ?1)", -1, &st, NULL),
 	    SQLITE_OK);
 	sqlite3_bind_text(st, 1, hash, -1, SQLITE_STATIC);
 	ck_assert_int_eq(sqlite3_step(st), SQLITE_ROW);
@@ -222,7 +223,7 @@ START_TEST(t_arithmetic)
 
 	ck_assert_int_eq(journal_sum("aa"), 7000);
 	ck_assert_int_eq(tl_db_int(db, "SELECT count(*) FROM requests WHERE request_id = 'req-1'"
-	    " AND cost_msat = 2500 AND tokens_out = 20"), 1);
+	    " AND charged = 2500 AND tokens_out = 20"), 1);
 	ck_assert_int_eq(tl_db_int(db, "SELECT count(*) FROM journal WHERE kind = 'charge'"), 1);
 	audit_clean(db, true);
 }
@@ -586,6 +587,75 @@ race_thread(void *p)
 	return NULL;
 }
 
+/* 0007_lean_ledger carries a database of schema 6 forward: balances, active
+ * reservations (settled afterwards by id), history and journal survive, new
+ * reservation ids continue past every old one, and the audit stays clean. */
+START_TEST(t_migrate_lean)
+{
+	struct ledger_reserve_result r;
+	struct ledger_settle_result sr;
+	struct db *old = NULL;
+	char path[TL_PATH_MAX + 16], err[256] = "";
+	int applied = 0;
+	size_t six;
+
+	for (six = 0; six < db_migrations_count && db_migrations[six].version <= 6; six++)
+		continue;
+	snprintf(path, sizeof(path), "%s/old.db", tmpdir);
+	ck_assert_int_eq(db_open(path, DB_SYNC_NORMAL, &old), RERR_OK);
+	ck_assert_int_eq(db_migrate(old, db_migrations, six, &applied, err, sizeof(err)), RERR_OK);
+	ck_assert_int_eq(db_exec(old,
+	    "INSERT INTO api_keys (hashed_key, balance, reserved, total_spent, total_requests,"
+	    " created_at) VALUES ('pa', 10000, 300, 700, 1, 1);"
+	    "INSERT INTO api_keys (hashed_key, parent_key_hash, reserved, created_at)"
+	    " VALUES ('ch', 'pa', 100, 2);"
+	    "INSERT INTO journal (key_hash, delta, kind, ref, balance_after, created_at)"
+	    " VALUES ('pa', 10700, 'adjust', 'x', 10700, 1);"
+	    "INSERT INTO journal (key_hash, delta, kind, ref, balance_after, created_at)"
+	    " VALUES ('pa', -700, 'charge', '2', 10000, 1);"
+	    "INSERT INTO reservations (key_hash, billing_key_hash, amount, state, owner_pid,"
+	    " owner_start_time, owner_boot_id, owner_pidns, created_at)"
+	    " VALUES ('pa', 'pa', 50, 'released', 1, 1, 'b', 'p', 1);"
+	    "INSERT INTO reservations (key_hash, billing_key_hash, amount, state, owner_pid,"
+	    " owner_start_time, owner_boot_id, owner_pidns, charged, settled_by, request_id,"
+	    " created_at, settled_at) VALUES ('pa', 'pa', 900, 'settled', 1, 1, 'b', 'p', 700,"
+	    " 'owner', 'req-2', 1, 2);"
+	    "INSERT INTO reservations (key_hash, billing_key_hash, amount, state, owner_pid,"
+	    " owner_start_time, owner_boot_id, owner_pidns, created_at)"
+	    " VALUES ('pa', 'pa', 200, 'active', 1, 1, 'b', 'p', 1);"
+	    "INSERT INTO reservations (key_hash, billing_key_hash, amount, state, owner_pid,"
+	    " owner_start_time, owner_boot_id, owner_pidns, created_at)"
+	    " VALUES ('ch', 'pa', 100, 'active', 1, 1, 'b', 'p', 1);"
+	    "INSERT INTO requests (request_id, key_hash, reservation_id, model, provider, status,"
+	    " tokens_in, tokens_out, cost_msat, created_at)"
+	    " VALUES ('req-2', 'pa', 2, 'm', 'p', 200, 3, 4, 700, 2);"), RERR_OK);
+	ck_assert_int_eq(db_migrate(old, db_migrations, db_migrations_count, &applied, err,
+	    sizeof(err)), RERR_OK);
+	ck_assert_int_eq(tl_db_int(old, "SELECT count(*) FROM reservations"), 2);
+	ck_assert_int_eq(tl_db_int(old, "SELECT count(*) FROM requests WHERE id = 2"
+	    " AND request_id = 'req-2' AND charged = 700 AND tokens_out = 4 AND provider = 'p'"), 1);
+	ck_assert_int_eq(tl_db_int(old, "SELECT count(*) FROM requests WHERE id = 1"
+	    " AND charged IS NULL"), 1);
+	audit_clean(old, false);
+	/* the old active reservations end by their ids, exactly once */
+	ck_assert_int_eq(ledger_settle(old, 3, 150, NULL, &sr), RERR_OK);
+	ck_assert_int_eq(sr.charged, 150);
+	ck_assert_int_eq(ledger_settle(old, 3, 150, NULL, &sr), RERR_CONFLICT);
+	ck_assert_int_eq(ledger_release(old, 4), RERR_OK);
+	ck_assert_int_eq(ledger_release(old, 1), RERR_CONFLICT);
+	ck_assert_int_eq(ledger_release(old, 99), RERR_NOT_FOUND);
+	/* new ids never reuse an old one */
+	ck_assert_int_eq(ledger_reserve(old, "ch", 10, "req-5", "m", &r), RERR_OK);
+	ck_assert_int_eq(r.id, 5);
+	ck_assert_int_eq(ledger_settle(old, r.id, 10, NULL, &sr), RERR_OK);
+	ck_assert_int_eq(tl_db_int(old, "SELECT balance FROM api_keys WHERE hashed_key = 'pa'"),
+	    10000 - 160);
+	ck_assert_int_eq(tl_db_int(old, "SELECT reserved FROM api_keys"), 0);
+	audit_clean(old, true);
+	db_close(old);
+}
+END_TEST
+
 START_TEST(t_race_reserve)
 {
 	pthread_t th[RACE_THREADS];
@@ -756,10 +826,9 @@ START_TEST(t_sweeper)
 	k = get("sw");
 	ck_assert_int_eq(k.balance, 100000 - 300);
 	ck_assert_int_eq(k.reserved, 1000);	/* ours, untouched */
-	ck_assert_int_eq(tl_db_int(db, "SELECT count(*) FROM reservations WHERE state = 'settled'"
-	    " AND charged = 300 AND settled_by = 'sweeper'"), 1);
-	ck_assert_int_eq(tl_db_int(db, "SELECT count(*) FROM reservations WHERE state = 'released'"),
-	    1);
+	ck_assert_int_eq(tl_db_int(db, "SELECT count(*) FROM requests WHERE charged = 300"
+	    " AND settled_by = 'sweeper'"), 1);
+	ck_assert_int_eq(tl_db_int(db, "SELECT count(*) FROM requests WHERE charged IS NULL"), 1);
 	/* The owner cannot finish what the sweeper finished. */
 	ck_assert_int_eq(ledger_settle(db, ids[0], 2000, NULL, NULL), RERR_CONFLICT);
 	/* Our own reservation survives any number of sweeps, and we settle it. */
@@ -771,7 +840,7 @@ START_TEST(t_sweeper)
 	/* A reused pid (same pid, other start time) is not the owner. */
 	ck_assert_int_eq(ledger_progress(db, mine.id, 5000), RERR_OK);	/* capped at 1000 */
 	ck_assert_int_eq(db_exec(db, "UPDATE reservations SET owner_start_time ="
-	    " owner_start_time + 1 WHERE state = 'active'"), RERR_OK);
+	    " owner_start_time + 1"), RERR_OK);
 	ck_assert_int_eq(ledger_sweep(db, NULL, &sw), RERR_OK);
 	ck_assert_int_eq(sw.swept, 1);
 	ck_assert_int_eq(sw.charged, 1000);
@@ -779,12 +848,12 @@ START_TEST(t_sweeper)
 	 * everything of it is gone. */
 	ck_assert_int_eq(ledger_reserve(db, "sw", 10, NULL, NULL, &r), RERR_OK);
 	ck_assert_int_eq(db_exec(db, "UPDATE reservations SET owner_pidns = 'pid:[1]'"
-	    " WHERE state = 'active'"), RERR_OK);
+	    ""), RERR_OK);
 	ck_assert_int_eq(ledger_sweep(db, NULL, &sw), RERR_OK);
 	ck_assert_int_eq(sw.foreign, 1);
 	ck_assert_int_eq(sw.swept, 0);
 	ck_assert_int_eq(db_exec(db, "UPDATE reservations SET owner_boot_id = 'old-boot'"
-	    " WHERE state = 'active'"), RERR_OK);
+	    ""), RERR_OK);
 	ck_assert_int_eq(ledger_sweep(db, NULL, &sw), RERR_OK);
 	ck_assert_int_eq(sw.swept, 1);
 	ck_assert_int_eq(get("sw").reserved, 0);
@@ -814,6 +883,7 @@ suite(void)
 	tcase_add_test(tc, t_journal_immutable);
 	tcase_add_test(tc, t_audit_detects);
 	tcase_add_test(tc, t_sweeper);
+	tcase_add_test(tc, t_migrate_lean);
 	suite_add_tcase(s, tc);
 	tcase_add_checked_fixture(race, setup, teardown);
 	tcase_set_timeout(race, 300);
