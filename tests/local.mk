@@ -30,6 +30,14 @@ tests_unit_test_sse_LDADD = $(UNIT_LIBS)
 TESTS += tests/unit/test_conf tests/unit/test_log tests/unit/test_router \
 	tests/unit/test_db tests/unit/test_sse
 
+# Fuzzing: a test tests/fuzz/NAME.fuzz (added by the local.mk of the module it
+# fuzzes, with its harness's programs) is run by run-fuzz.sh, which fuzzes
+# tests/fuzz/fuzz_NAME* from the seeds in tests/fuzz/corpus/NAME for
+# FUZZ_SECONDS (default 20).
+TEST_EXTENSIONS = .fuzz
+FUZZ_LOG_COMPILER = $(SHELL) $(srcdir)/tests/fuzz/run-fuzz.sh
+EXTRA_DIST += tests/fuzz/run-fuzz.sh
+
 # End-to-end: the real binaries under real lighttpd and Apache (node:test).
 if E2E_TESTS
 TESTS += tests/e2e/run.sh

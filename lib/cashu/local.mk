@@ -18,11 +18,12 @@ tests_unit_test_cashu_token_SOURCES = tests/unit/test_cashu_token.c
 tests_unit_test_cashu_token_CFLAGS = $(UNIT_CFLAGS)
 tests_unit_test_cashu_token_LDADD = $(UNIT_LIBS)
 
-# Fuzzing. The replay driver is always built: run-fuzz.sh falls back to it
-# when there is no libFuzzer. With CC=clang (HAVE_LIBFUZZER) the real
-# libFuzzer binary is built here, from the sources themselves so that they
-# carry the coverage instrumentation; with gcc, run-fuzz.sh builds it with
-# clang on its own (tests/fuzz/fuzz_token-clang).
+# Fuzzing (tests/local.mk runs the .fuzz tests). The replay driver is always
+# built: run-fuzz.sh falls back to it when there is no libFuzzer. With
+# CC=clang (HAVE_LIBFUZZER) the real libFuzzer binary is built here, from the
+# sources themselves so that they carry the coverage instrumentation; with
+# gcc, run-fuzz.sh builds it with clang on its own (tests/fuzz/fuzz_token-clang)
+# from the sources tests/fuzz/token.fuzz lists.
 check_PROGRAMS += tests/fuzz/fuzz_token_replay
 tests_fuzz_fuzz_token_replay_SOURCES = tests/fuzz/driver.c tests/fuzz/fuzz_token.c
 tests_fuzz_fuzz_token_replay_LDADD = $(LIB_LIBS)
@@ -37,6 +38,6 @@ tests_fuzz_fuzz_token_LDFLAGS = -fsanitize=fuzzer,address,undefined
 tests_fuzz_fuzz_token_LDADD = $(JSONC_LIBS) $(CBOR_LIBS)
 endif
 
-TESTS += tests/fuzz/run-fuzz.sh
-EXTRA_DIST += tests/fuzz/run-fuzz.sh tests/fuzz/corpus/token
+TESTS += tests/fuzz/token.fuzz
+EXTRA_DIST += tests/fuzz/token.fuzz tests/fuzz/token.dict tests/fuzz/corpus/token
 CLEANFILES += tests/fuzz/fuzz_token-clang

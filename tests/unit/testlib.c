@@ -1,5 +1,5 @@
 /* tests/unit/testlib.c: main() for every Check suite, and the helpers they
- * share (temporary directory, migrated database, the Cashu vectors).
+ * share (temporary directory, migrated database, the Cashu vectors, data files).
  * testlib.h says how a suite uses it. */
 #include "config.h"
 
@@ -114,6 +114,31 @@ tl_vectors(void)
 	root = json_object_from_file(path);
 	ck_assert_msg(root != NULL, "cannot read the vector file %s", path);
 	return root;
+}
+
+char *
+tl_data(const char *name, size_t *len)
+{
+	char path[512];
+	char *data;
+	FILE *f;
+	long n;
+
+	ck_assert_int_lt(snprintf(path, sizeof(path), "%s/tests/data/%s", TOP_SRCDIR, name),
+	    (int)sizeof(path));
+	f = fopen(path, "rb");
+	ck_assert_msg(f != NULL, "cannot open %s", path);
+	ck_assert_int_eq(fseek(f, 0, SEEK_END), 0);
+	n = ftell(f);
+	ck_assert_int_ge(n, 0);
+	ck_assert_int_eq(fseek(f, 0, SEEK_SET), 0);
+	data = malloc((size_t)n + 1);
+	ck_assert_ptr_nonnull(data);
+	ck_assert_uint_eq(fread(data, 1, (size_t)n, f), (size_t)n);
+	fclose(f);
+	data[n] = '\0';
+	*len = (size_t)n;
+	return data;
 }
 
 json_object *

@@ -77,6 +77,11 @@ int64_t tl_db_int(struct db *db, const char *sql);
  * a missing or broken file fails the test. */
 json_object *tl_vectors(void);
 
+/* The bytes of tests/data/<name> in a new buffer the caller frees (one NUL
+ * more than *len, not counted, for convenience); a missing file fails the
+ * test. */
+char *tl_data(const char *name, size_t *len);
+
 /* The member key of o, borrowed from o; fails the test when o has no such
  * member or it is null. */
 json_object *tl_get(json_object *o, const char *key);
