@@ -15,7 +15,9 @@ enum route_auth {
 	AUTH_ADMIN,	/* admin session or CLI token */
 };
 
-enum route_match { MATCH_EXACT, MATCH_PREFIX };
+/* MATCH_FALLBACK is a prefix that applies only to paths no other route
+ * matches (whatever their method), and never turns into a 405. */
+enum route_match { MATCH_EXACT, MATCH_PREFIX, MATCH_FALLBACK };
 
 typedef void (*route_handler)(struct req *r);
 

@@ -22,8 +22,9 @@ void h_balance_not_found(struct req *r);
 
 /* models.c */
 void h_models(struct req *r);
+void h_model_get(struct req *r);
 
 /* proxy.c */
-void h_proxy_chat(struct req *r);
+void h_proxy(struct req *r);
 
 #endif

@@ -209,3 +209,31 @@ h_models(struct req *r)
 	req_log_extra(r, "models=%zu btc_age=%lld", shown, (long long)age);
 	resp_json(r, 200, root);
 }
+
+/* GET /v1/models/{id}: one model as the list shows it, or OpenAI's 404. The
+ * id may hold slashes ("openai/gpt-4o"). */
+void
+h_model_get(struct req *r)
+{
+	const struct conf *c = conf_get();
+	struct worker *w = r->worker;
+	const char *id = r->path + strlen(strncmp(r->path, "/v1/", 4) == 0 ? "/v1/models/" :
+	    "/models/");
+	struct catalog *cat = catalog_current(w->db);
+	const struct catalog_model *m = cat && *id ? catalog_find(cat, id) : NULL;
+	struct pricing_params pp;
+	int64_t btc = 0;
+
+	if (m == NULL || (!m->priced && !conf_bool(c, CONF_FIXED_PRICING))) {
+		if (cat)
+			catalog_release(cat);
+		resp_error(r, 404, "invalid_request_error", "model_not_found",
+		    "The model '%s' does not exist", id);
+		return;
+	}
+	if (price_btc_usd(w->db, w->up, &btc, NULL) != RERR_OK)
+		btc = 0;
+	pricing_params_from_conf(c, 0, btc, &pp);
+	resp_json(r, 200, model_item(m, &pp, provider_type(conf_str(c, CONF_UPSTREAM_BASE_URL))));
+	catalog_release(cat);
+}

@@ -24,6 +24,11 @@
 	    "child_key_reset" }, \
 	{ P "/", MATCH_PREFIX, ANY, AUTH_NONE, 0, h_balance_not_found, "balance_404" }
 
+/* A relayed API at /v1/<p> and /<p>. */
+#define PROXY_ROUTE(p) \
+	{ "/v1/" p, MATCH_EXACT, POST, AUTH_KEY, 0, h_proxy, p }, \
+	{ "/" p, MATCH_EXACT, POST, AUTH_KEY, 0, h_proxy, p }
+
 const struct route routes[] = {
 	{ "/", MATCH_EXACT, GET, AUTH_NONE, 0, h_root, "root" },
 	{ "/health", MATCH_EXACT, GET, AUTH_NONE, 0, h_health, "health" },
@@ -34,8 +39,24 @@ const struct route routes[] = {
 	{ "/models/", MATCH_EXACT, GET, AUTH_NONE, 0, h_models, "models" },
 	BALANCE_ROUTES("/v1/balance"),
 	BALANCE_ROUTES("/v1/wallet"),
-	{ "/v1/chat/completions", MATCH_EXACT, POST, AUTH_KEY, 0, h_proxy_chat, "chat" },
-	{ "/chat/completions", MATCH_EXACT, POST, AUTH_KEY, 0, h_proxy_chat, "chat" },
+	{ "/v1/models/", MATCH_PREFIX, GET, AUTH_NONE, 0, h_model_get, "model" },
+	{ "/models/", MATCH_PREFIX, GET, AUTH_NONE, 0, h_model_get, "model" },
+	/* Every API the relay engine knows (lib/relay/endpoints.c), with and
+	 * without /v1, then any other POST under /v1/ as a passthrough. */
+	PROXY_ROUTE("chat/completions"),
+	PROXY_ROUTE("completions"),
+	PROXY_ROUTE("embeddings"),
+	PROXY_ROUTE("moderations"),
+	PROXY_ROUTE("responses"),
+	PROXY_ROUTE("messages"),
+	PROXY_ROUTE("messages/count_tokens"),
+	PROXY_ROUTE("images/generations"),
+	PROXY_ROUTE("images/edits"),
+	PROXY_ROUTE("images/variations"),
+	PROXY_ROUTE("audio/transcriptions"),
+	PROXY_ROUTE("audio/translations"),
+	PROXY_ROUTE("audio/speech"),
+	{ "/v1/", MATCH_FALLBACK, POST, AUTH_KEY, 0, h_proxy, "passthrough" },
 };
 
 const size_t routes_count = ARRAY_SIZE(routes);

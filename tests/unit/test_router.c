@@ -50,6 +50,27 @@ START_TEST(misses)
 }
 END_TEST
 
+/* A fallback takes only paths no other route knows, and never makes a 405. */
+static const struct route with_fallback[] = {
+	{ "/v1/info", MATCH_EXACT, HTTP_M(HTTP_GET), AUTH_NONE, 0, h_a, "a" },
+	{ "/v1/", MATCH_FALLBACK, HTTP_M(HTTP_POST), AUTH_KEY, 0, h_b, "b" },
+};
+
+START_TEST(fallback)
+{
+	int mm;
+
+	ck_assert_ptr_eq(router_match(with_fallback, 2, "/v1/anything", HTTP_POST, &mm),
+	    &with_fallback[1]);
+	ck_assert_ptr_null(router_match(with_fallback, 2, "/v1/anything", HTTP_GET, &mm));
+	ck_assert_int_eq(mm, 0);	/* 404, not 405 */
+	ck_assert_ptr_null(router_match(with_fallback, 2, "/v1/info", HTTP_POST, &mm));
+	ck_assert_int_eq(mm, 1);	/* 405: /v1/info is known, for GET */
+	ck_assert_uint_eq(router_allowed(with_fallback, 2, "/v1/info"), HTTP_M(HTTP_GET));
+	ck_assert_ptr_null(router_match(with_fallback, 2, "/v2/x", HTTP_POST, &mm));
+}
+END_TEST
+
 Suite *
 suite(void)
 {
@@ -58,6 +79,7 @@ suite(void)
 
 	tcase_add_test(tc, matches);
 	tcase_add_test(tc, misses);
+	tcase_add_test(tc, fallback);
 	suite_add_tcase(s, tc);
 	return s;
 }
