@@ -9,9 +9,11 @@
 #include "cli.h"
 #include "cmd_cashu.h"
 #include "cmd_money.h"
+#include "cmd_provider.h"
 #include "conf.h"
 #include "db.h"
 #include "log.h"
+#include "providers.h"
 #include "util.h"
 
 struct db *
@@ -39,6 +41,8 @@ cli_open_db(void)
 		free(path);
 		return NULL;
 	}
+	if (providers_seed_env(db, c) != RERR_OK)
+		fprintf(stderr, "routstrctl: cannot seed the provider of UPSTREAM_BASE_URL\n");
 	free(path);
 	return db;
 }
@@ -64,6 +68,8 @@ cmd_migrate(int argc, char **argv)
 		fprintf(stderr, "routstrctl: %s\n", err);
 		goto out;
 	}
+	if (providers_seed_env(db, c) != RERR_OK)
+		goto out;
 	printf("%s: applied %d migration(s); schema version %d\n", path, applied,
 	    db_schema_version(db));
 	rc = 0;
@@ -100,6 +106,7 @@ static const struct cli_command commands[] = {
 	{ "cron", cli_cron, "periodic jobs: reservation sweep, BTC price, mint recovery" },
 	{ "decode-token", cli_decode_token, "print a Cashu token as JSON (no network)" },
 	{ "wallet", cli_wallet, "wallet totals per mint and unit; 'wallet recover'" },
+	{ "provider", cli_provider, "upstream providers: list, add, map, enable, disable, remove" },
 	{ "help", cmd_help, "list the commands" },
 };
 

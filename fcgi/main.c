@@ -13,6 +13,7 @@
 #include "funds.h"
 #include "ledger.h"
 #include "log.h"
+#include "providers.h"
 #include "server.h"
 #include "upstream.h"
 #include "util.h"
@@ -99,6 +100,9 @@ main(int argc, char **argv)
 	}
 	if (applied)
 		log_info("applied %d migration%s to %s", applied, applied == 1 ? "" : "s", path);
+	/* UPSTREAM_BASE_URL is the simple case of the providers table. */
+	if (providers_seed_env(db, c) != RERR_OK)
+		log_error("cannot seed the provider of UPSTREAM_BASE_URL");
 	recover_at_start(db);
 	db_close(db);
 	db = NULL;

@@ -26,6 +26,7 @@
 #include "multipart.h"
 #include "price.h"
 #include "pricing.h"
+#include "providers.h"
 #include "relay/relay.h"
 #include "server.h"
 #include "upstream.h"
@@ -71,10 +72,22 @@ struct bill {
 	bool charged;
 	struct pricing_cost cost;
 	int64_t balance_after;
+	struct providers *provs;		/* our reference */
+	struct relay_provider cand[PROVIDERS_MAX];	/* tried in this order */
+	const char *cand_model[PROVIDERS_MAX];	/* each one's id for the model */
+	int64_t cand_fee[PROVIDERS_MAX];	/* each one's fee, -1: the default */
+	size_t ncand;
+	int64_t btc;		/* the BTC price the request was priced at */
+	struct json_object *json;	/* the JSON body (borrowed from h_proxy) */
+	struct multipart *mp;		/* or the multipart one (borrowed) */
+	char *sent;		/* the body last sent (owned) */
+	bool dropped;		/* a parameter was dropped from json */
+	size_t sent_len;
 	bool xcashu;		/* paid by the X-Cashu token of this request */
 	char *change;		/* X-Cashu: the change token (owned), NULL if none */
 	int64_t change_msat;
 	char *note;		/* end-of-stream comment (owned) */
+	char provider[72];	/* who served it */
 };
 
 static bool
@@ -242,8 +255,9 @@ money_finish(void *ud, bool charge, const struct relay_meter *m, struct relay_co
 	bool estimated;
 	enum rerr e;
 
+	snprintf(b->provider, sizeof(b->provider), "%s", c->provider ? c->provider : "");
 	memset(c, 0, sizeof(*c));
-	c->provider = "upstream";
+	c->provider = b->provider;
 	if (b->res_id == 0 || b->settled)
 		return;
 	b->settled = true;
@@ -260,6 +274,10 @@ money_finish(void *ud, bool charge, const struct relay_meter *m, struct relay_co
 		make_change(r, b);
 		goto out;
 	}
+	/* Priced with the fee of the provider that served it. */
+	for (size_t i = 0; i < b->ncand; i++)
+		if (strcmp(b->cand[i].name, b->provider) == 0)
+			pricing_params_from_conf(conf_get(), b->cand_fee[i], b->btc, &b->pp);
 	cost_of(b, m, &b->cost, &estimated);
 	if (estimated)
 		req_log_extra(r, "billed_by=estimate");
@@ -267,7 +285,7 @@ money_finish(void *ud, bool charge, const struct relay_meter *m, struct relay_co
 	memset(&log, 0, sizeof(log));
 	log.request_id = r->id;
 	log.model = b->model ? b->model->id : "";
-	log.provider = "upstream";
+	log.provider = b->provider;
 	log.status = m->status;
 	log.tokens_in = u.input + u.cache_read + u.cache_write;
 	log.tokens_out = u.output;
@@ -509,9 +527,22 @@ price_request(struct req *r, struct bill *b)
 	int64_t btc = 0;
 	enum rerr e;
 
+	int64_t fee = -1;
+	size_t i;
+
 	if (price_btc_usd(r->worker->db, r->worker->up, &btc, NULL) != RERR_OK)
 		btc = 0;
-	pricing_params_from_conf(c, -1, btc, &b->pp);
+	b->btc = btc;
+	/* The worst case is priced at the dearest candidate's fee: failover
+	 * never costs the client more than it agreed to. */
+	for (i = 0; i < b->ncand; i++) {
+		int64_t f = b->cand_fee[i] >= 0 ? b->cand_fee[i] :
+		    conf_int(c, CONF_UPSTREAM_PROVIDER_FEE);
+
+		if (f > fee)
+			fee = f;
+	}
+	pricing_params_from_conf(c, fee, btc, &b->pp);
 	if (!b->pp.fixed && (!b->model->priced || b->pp.btc_usd_micro <= 0)) {
 		if (b->model->priced)
 			api_error(r, E_NO_BTC_PRICE);
@@ -655,6 +686,77 @@ xcashu_pay(struct req *r, const char *token, struct bill *b)
 	return 0;
 }
 
+/* The providers that may serve the request, in order. Returns 0 or -1 after
+ * answering 503. */
+static int
+find_providers(struct req *r, struct bill *b)
+{
+	struct provider_route routes[PROVIDERS_MAX];
+	bool anthropic = strncmp(b->ep->path, "messages", 8) == 0;
+	size_t i, n;
+
+	b->provs = providers_current(r->worker->db);
+	n = providers_for(b->provs, b->ask.model, b->model->id, anthropic, routes, PROVIDERS_MAX);
+	if (n == 0) {
+		api_error(r, E_NO_UPSTREAM);
+		return -1;
+	}
+	for (i = 0; i < n; i++) {
+		b->cand[i].id = routes[i].p->id;
+		b->cand[i].name = routes[i].p->slug;
+		b->cand[i].base_url = routes[i].p->base_url;
+		b->cand[i].api_key = routes[i].p->api_key;
+		b->cand[i].type = routes[i].p->type;
+		b->cand_model[i] = routes[i].upstream_id ? routes[i].upstream_id :
+		    b->model->upstream_id;
+		b->cand_fee[i] = routes[i].p->fee_ppm;
+	}
+	b->ncand = n;
+	return 0;
+}
+
+/* The body for candidate i: the client's, with that provider's id for the
+ * model (and the usage opt-in of streams). */
+static void
+body_for(void *ud, size_t i, const char **body, size_t *len)
+{
+	struct bill *b = ud;
+	struct req *r = b->r;
+	const char *id = b->cand_model[i];
+
+	free(b->sent);
+	b->sent = NULL;
+	b->sent_len = 0;
+	if (b->json != NULL) {
+		/* The client's bytes go as they came unless something changed. */
+		if (relay_prepare_json(b->ep, b->json, id, &b->ask) || b->dropped) {
+			const char *s = json_compact(b->json, &b->sent_len);
+
+			b->sent = xstrndup(s, b->sent_len);
+		}
+	} else if (b->mp != NULL && strcmp(b->ask.model, id) != 0 &&
+	    multipart_replace_field(b->mp, "model", id, strlen(id), &b->sent,
+	    &b->sent_len) != MULTIPART_OK) {
+		b->sent = NULL;	/* the id cannot be written there: send the client's */
+	}
+	*body = b->sent ? b->sent : r->body ? r->body : "";
+	*len = b->sent ? b->sent_len : r->body_len;
+}
+
+/* The provider does not support top-level parameter name: drop it. */
+static bool
+drop_param(void *ud, const char *name)
+{
+	struct bill *b = ud;
+
+	if (b->json == NULL || json_get(b->json, name) == NULL || strcmp(name, "model") == 0)
+		return false;
+	json_object_object_del(b->json, name);
+	b->dropped = true;
+	req_log_extra(b->r, "dropped_param=%s", name);
+	return true;
+}
+
 /* The path of r after "/v1/" (or "/"), and its endpoint. */
 static const struct relay_endpoint *
 endpoint_of(const struct req *r, const char **rel)
@@ -676,14 +778,12 @@ h_proxy(struct req *r)
 {
 	const struct conf *c = conf_get();
 	struct json_object *body = NULL;
-	const char *base, *xc, *rel;
+	const char *xc, *rel;
 	struct bill bill;
 	struct relay_call call;
-	struct relay_provider prov;
 	struct relay_outcome out;
 	struct multipart *mp = NULL;
-	char **hdrs = NULL, *sent = NULL, model[MULTIPART_FIELD_MAX];
-	size_t sent_len = 0;
+	char **hdrs = NULL, model[MULTIPART_FIELD_MAX];
 
 	memset(&bill, 0, sizeof(bill));
 	memset(&call, 0, sizeof(call));
@@ -698,13 +798,8 @@ h_proxy(struct req *r)
 	} else if (read_json(r, &body, &bill) < 0) {
 		goto out;
 	}
-	if (find_model(r, &bill) < 0)
+	if (find_model(r, &bill) < 0 || find_providers(r, &bill) < 0)
 		goto out;
-	base = conf_str(c, CONF_UPSTREAM_BASE_URL);
-	if (*base == '\0') {
-		api_error(r, E_NO_UPSTREAM);
-		goto out;
-	}
 	xc = req_header(r, "x-cashu");
 	if (bill.ep->free) {
 		if (auth_key(r, true, &bill.who) < 0)
@@ -721,23 +816,9 @@ h_proxy(struct req *r)
 		goto out;
 
 	/* The reservation is committed; no DB lock is held from here on. */
-	if (body != NULL) {
-		if (relay_prepare_json(bill.ep, body, bill.model->upstream_id, &bill.ask)) {
-			const char *s = json_compact(body, &sent_len);
-
-			sent = xstrndup(s, sent_len);
-		}
-	} else if (strcmp(bill.ask.model, bill.model->upstream_id) != 0 &&
-	    multipart_replace_field(mp, "model", bill.model->upstream_id,
-	    strlen(bill.model->upstream_id), &sent, &sent_len) != MULTIPART_OK) {
-		sent = NULL;	/* the id cannot be written there: send the client's */
-	}
+	bill.json = body;
+	bill.mp = mp;
 	hdrs = forward_headers(r);
-	memset(&prov, 0, sizeof(prov));
-	prov.name = "upstream";
-	prov.base_url = base;
-	prov.api_key = conf_str(c, CONF_UPSTREAM_API_KEY);
-	prov.type = "openai";
 
 	call.ep = bill.ep;
 	call.ask = &bill.ask;
@@ -745,8 +826,6 @@ h_proxy(struct req *r)
 	call.path = rel;
 	call.query = r->query;
 	call.public_model = bill.model->id;
-	call.body = sent ? sent : r->body ? r->body : "";
-	call.body_len = sent ? sent_len : r->body_len;
 	call.content_type = body != NULL ? "application/json" : req_header(r, "content-type");
 	call.headers = (const char *const *)hdrs;
 	call.request_id = r->id;
@@ -754,7 +833,10 @@ h_proxy(struct req *r)
 	call.idle_timeout_s = (long)conf_int(c, CONF_UPSTREAM_IDLE_TIMEOUT);
 	call.max_response = (size_t)conf_int(c, CONF_UPSTREAM_MAX_RESPONSE_BYTES);
 	call.keepalive_us = conf_int(c, CONF_KEEPALIVE_INTERVAL) * 1000000;
-	call.provider = &prov;
+	call.providers = bill.cand;
+	call.nproviders = bill.ncand;
+	call.body_for = body_for;
+	call.drop_param = drop_param;
 	call.up = r->worker->up;
 	call.client = (struct relay_client){ r, client_status, client_header, client_write,
 	    client_stream, client_gone };
@@ -768,6 +850,9 @@ h_proxy(struct req *r)
 		req_log_extra(r, "client_left=1");
 	if (out.upstream_cut)
 		req_log_extra(r, "upstream_cut=1");
+	if (out.failed_over[0])
+		req_log_extra(r, "failed_over=%s", out.failed_over);
+	req_log_extra(r, "provider=%s", bill.provider);
 	if (!out.answered) {
 		/* No answer reached the client; the engine released the
 		 * reservation (and made the X-Cashu change). */
@@ -792,8 +877,9 @@ out:
 	if (bill.cat)
 		catalog_release(bill.cat);
 	free_lines(hdrs);
-	free(sent);
 	free(bill.change);
 	free(bill.note);
+	free(bill.sent);
+	providers_release(bill.provs);
 	free(mp);
 }

@@ -10,4 +10,5 @@ libroutstr_a_SOURCES += \
 	lib/sse.c lib/sse.h \
 	lib/upstream.c lib/upstream.h \
 	lib/json.c lib/json.h \
-	lib/usage.c lib/usage.h
+	lib/usage.c lib/usage.h \
+	lib/providers.c lib/providers.h

@@ -21,6 +21,7 @@
 
 #include "json.h"
 #include "log.h"
+#include "providers.h"
 #include "relay.h"
 #include "upstream.h"
 #include "usage.h"
@@ -145,7 +146,7 @@ settle(struct engine *e, bool charge)
 		return;
 	e->settled = true;
 	e->s.meter.status = e->status;
-	e->cost.provider = e->call->provider->name;
+	e->cost.provider = e->call->provider ? e->call->provider->name : "none";
 	e->call->money.finish(e->call->money.ud, charge, &e->s.meter, &e->cost);
 }
 
@@ -466,38 +467,134 @@ upstream_url(const struct relay_call *call)
 static char **
 upstream_headers(const struct relay_call *call, const char **bearer)
 {
+	const struct relay_provider *p = call->provider;
+	bool anthropic = p->type && strcmp(p->type, "anthropic") == 0, version = false;
 	size_t n = 0, i;
 	char **v;
 
-	for (i = 0; call->headers && call->headers[i]; i++)
+	for (i = 0; call->headers && call->headers[i]; i++) {
+		if (strncasecmp(call->headers[i], "anthropic-version:", 18) == 0)
+			version = true;
 		n++;
-	v = xcalloc(n + 4, sizeof(*v));
+	}
+	v = xcalloc(n + 5, sizeof(*v));
 	n = 0;
 	for (i = 0; call->headers && call->headers[i]; i++)
 		v[n++] = xstrdup(call->headers[i]);
 	if (call->content_type)
 		v[n++] = xasprintf("Content-Type: %s", call->content_type);
+	if (anthropic && !version)
+		v[n++] = xstrdup("anthropic-version: 2023-06-01");
 	*bearer = NULL;
-	if (call->provider->api_key && *call->provider->api_key) {
-		if (call->provider->type && strcmp(call->provider->type, "anthropic") == 0)
-			v[n++] = xasprintf("x-api-key: %s", call->provider->api_key);
+	if (p->api_key && *p->api_key) {
+		if (anthropic)
+			v[n++] = xasprintf("x-api-key: %s", p->api_key);
 		else
-			*bearer = call->provider->api_key;
+			*bearer = p->api_key;
 	}
 	return v;
+}
+
+/* Whether an answer of this status is the provider's trouble, worth
+ * another provider: 5xx, 429 (rate limited), 402 (out of credit). */
+static bool
+failover_status(int status)
+{
+	return status >= 500 || status == 429 || status == 402;
+}
+
+/* The parameter an upstream 400 says it does not support (OpenAI's
+ * "unsupported_parameter" code with its param, or the message "Unsupported
+ * parameter: 'x'"), copied into name; false if it says nothing of the sort. */
+static bool
+unsupported_param(const char *ct, const char *body, size_t len, char *name, size_t nsz)
+{
+	struct json_object *o, *err;
+	const char *code, *param, *msg, *q, *end;
+	bool found = false;
+
+	if (ct == NULL || strstr(ct, "json") == NULL ||
+	    (o = json_parse_strict(body, len, NULL)) == NULL)
+		return false;
+	err = json_get(o, "error");
+	code = json_get_str(err, "code");
+	param = json_get_str(err, "param");
+	msg = json_get_str(err, "message");
+	if (code && strcmp(code, "unsupported_parameter") == 0 && param && *param) {
+		snprintf(name, nsz, "%s", param);
+		found = true;
+	} else if (msg && (q = strstr(msg, "Unsupported parameter: '")) != NULL) {
+		q += strlen("Unsupported parameter: '");
+		if ((end = strchr(q, '\'')) != NULL && end > q && (size_t)(end - q) < nsz) {
+			memcpy(name, q, (size_t)(end - q));
+			name[end - q] = '\0';
+			found = true;
+		}
+	}
+	json_object_put(o);
+	return found;
+}
+
+/* One exchange with call->provider. Fills res; e holds what came. */
+static enum rerr
+attempt(struct engine *e, struct relay_call *call, size_t i, struct upstream_result *res)
+{
+	struct upstream_request rq;
+	struct upstream_sink sink = { on_headers, on_data, on_tick };
+	const char *bearer, *body = "";
+	char *url, **hdrs;
+	size_t len = 0, k;
+	enum rerr rc;
+
+	call->body_for(call->money.ud, i, &body, &len);
+	url = upstream_url(call);
+	hdrs = upstream_headers(call, &bearer);
+	memset(&rq, 0, sizeof(rq));
+	rq.method = call->method;
+	rq.url = url;
+	rq.headers = (const char *const *)hdrs;
+	rq.bearer = bearer;
+	rq.body = body;
+	rq.body_len = len;
+	rq.connect_timeout_s = call->connect_timeout_s;
+	rq.idle_timeout_s = call->idle_timeout_s;
+	rq.max_response = call->max_response;
+	rq.stream = true;	/* bytes come to on_data; buffered there when need be */
+	rc = upstream_perform(call->up, &rq, &sink, e, res);
+	for (k = 0; hdrs[k]; k++)
+		free(hdrs[k]);
+	free(hdrs);
+	free(url);
+	return rc;
+}
+
+/* Forget what a failed attempt left, before the next one. */
+static void
+engine_reset(struct engine *e)
+{
+	size_t i;
+
+	for (i = 0; i < e->nkept; i++)
+		free(e->kept[i]);
+	e->nkept = 0;
+	e->held.len = 0;
+	e->status = 0;
+	e->mode = MODE_BUFFER;
+	sse_free(&e->framer);
+	sse_init(&e->framer, SSE_EVENT_MAX);
+	json_object_put(e->s.meter.usage);
+	memset(&e->s.meter, 0, sizeof(e->s.meter));
 }
 
 void
 relay_run(struct relay_call *call, struct relay_outcome *out)
 {
 	struct engine e;
-	struct upstream_request rq;
 	struct upstream_result res;
-	struct upstream_sink sink = { on_headers, on_data, on_tick };
-	const char *bearer;
-	char *url, **hdrs;
-	enum rerr rc;
-	size_t i;
+	char param[128];
+	enum rerr rc = RERR_UPSTREAM;
+	size_t i, fo = 0;
+	bool retried = false;
 
 	memset(out, 0, sizeof(*out));
 	memset(&e, 0, sizeof(e));
@@ -511,56 +608,73 @@ relay_run(struct relay_call *call, struct relay_outcome *out)
 	buf_init(&e.data, SSE_EVENT_MAX);
 	buf_init(&e.held, call->max_response ? call->max_response : ERROR_BODY_MAX);
 
-	url = upstream_url(call);
-	hdrs = upstream_headers(call, &bearer);
-	memset(&rq, 0, sizeof(rq));
-	rq.method = call->method;
-	rq.url = url;
-	rq.headers = (const char *const *)hdrs;
-	rq.bearer = bearer;
-	rq.body = call->body;
-	rq.body_len = call->body_len;
-	rq.connect_timeout_s = call->connect_timeout_s;
-	rq.idle_timeout_s = call->idle_timeout_s;
-	rq.max_response = call->max_response;
-	rq.stream = true;	/* bytes come to on_data; buffered there when need be */
+	for (i = 0; i < call->nproviders; i++) {
+		bool last = i + 1 == call->nproviders, failed;
 
-	rc = upstream_perform(call->up, &rq, &sink, &e, &res);
+		call->provider = &call->providers[i];
+		if (i > 0 || retried) {
+			upstream_result_free(&res);
+			memset(&res, 0, sizeof(res));
+			engine_reset(&e);
+		}
+		rc = attempt(&e, call, i, &res);
+		out->attempts++;
+		out->upstream_ms += res.total_us / 1000;
+		out->new_connections += res.new_connections;
+		if (e.started)
+			break;	/* the client has it: no going back */
+		/* Routstr's retry: a provider that refuses a parameter gets the
+		 * request again without it, once. */
+		if (rc == RERR_OK && e.status == 400 && !retried &&
+		    unsupported_param(res.content_type, e.held.data, e.held.len, param,
+		    sizeof(param)) && call->drop_param &&
+		    call->drop_param(call->money.ud, param)) {
+			retried = true;
+			i--;
+			continue;
+		}
+		failed = (rc != RERR_OK && !res.aborted) || (rc == RERR_OK && failover_status(e.status));
+		providers_report(call->provider->id, !failed);
+		if (!failed || last)
+			break;
+		fo += (size_t)snprintf(out->failed_over + fo, fo < sizeof(out->failed_over) ?
+		    sizeof(out->failed_over) - fo : 0, "%s%s", fo ? "," : "", call->provider->name);
+		if (fo >= sizeof(out->failed_over))
+			fo = sizeof(out->failed_over) - 1;
+		log_info("request %s: provider %s failed (%s), trying the next", call->request_id,
+		    call->provider->name, rc != RERR_OK ? res.error : "status");
+		retried = false;
+	}
 	out->status = res.status ? res.status : e.status;
-	out->upstream_ms = res.total_us / 1000;
-	out->new_connections = res.new_connections;
 	out->e = rc;
 
-	if (e.started) {
+	if (call->nproviders == 0) {
+		settle(&e, false);
+		snprintf(out->error, sizeof(out->error), "no provider serves this model");
+	} else if (e.started) {
 		out->answered = true;
 		end_stream(&e, rc, &res, out);
 	} else if (rc != RERR_OK && !res.aborted) {
 		/* No answer at all: nothing was delivered, nothing is charged. */
 		settle(&e, false);
 		snprintf(out->error, sizeof(out->error), "%s", res.error);
-	} else if (rc != RERR_OK || e.held.len > 0 || e.status != 0) {
-		if (rc == RERR_TOO_LARGE || res.aborted) {
-			/* Past max_response (buffer full): refused, not billed. */
-			settle(&e, false);
-			out->e = RERR_TOO_LARGE;
-		} else if (e.status == 200) {
-			out->answered = true;
-			relay_whole(&e, res.content_type, e.held.data, e.held.len);
-		} else {
-			out->answered = true;
-			settle(&e, false);
-			call->money.headers(call->money.ud, &e.cost);
-			relay_error(&e, e.status, res.content_type, e.held.data, e.held.len);
-		}
+	} else if (rc == RERR_TOO_LARGE || res.aborted) {
+		/* Past max_response (buffer full): refused, not billed. */
+		settle(&e, false);
+		out->e = RERR_TOO_LARGE;
+	} else if (e.status == 200) {
+		out->answered = true;
+		relay_whole(&e, res.content_type, e.held.data, e.held.len);
+	} else {
+		out->answered = true;
+		settle(&e, false);
+		call->money.headers(call->money.ud, &e.cost);
+		relay_error(&e, e.status, res.content_type, e.held.data, e.held.len);
 	}
 	if (!e.settled)
 		settle(&e, e.started);
 
 	upstream_result_free(&res);
-	for (i = 0; hdrs[i]; i++)
-		free(hdrs[i]);
-	free(hdrs);
-	free(url);
 	free(e.content_type);
 	json_object_put(e.s.meter.usage);
 	json_object_put(e.s.trailer);

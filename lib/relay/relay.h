@@ -140,9 +140,10 @@ struct relay_money {
 	void (*headers)(void *ud, const struct relay_cost *c);
 };
 
-/* One provider the request may go to. */
+/* One provider the request may go to, in the order they are tried. */
 struct relay_provider {
-	const char *name;		/* "upstream", or the providers row */
+	int64_t id;			/* providers.id (health reports) */
+	const char *name;		/* its slug: the answers' "provider" */
 	const char *base_url;		/* ".../v1" */
 	const char *api_key;		/* NULL: none */
 	const char *type;		/* "openai", "anthropic", ... */
@@ -156,8 +157,6 @@ struct relay_call {
 	const char *path;		/* after "/v1/", may differ from ep->path (passthrough) */
 	const char *query;		/* "" or "a=b" */
 	const char *public_model;	/* the id the client sees in answers */
-	const char *body;		/* what is sent */
-	size_t body_len;
 	const char *content_type;	/* of the body */
 	const char *const *headers;	/* client headers to forward, "Name: value" */
 	const char *request_id;
@@ -165,7 +164,14 @@ struct relay_call {
 	long idle_timeout_s;
 	size_t max_response;
 	int64_t keepalive_us;		/* SSE comment this often on a silent stream; 0 never */
-	const struct relay_provider *provider;
+	const struct relay_provider *providers;	/* tried in order (failover) */
+	size_t nproviders;
+	const struct relay_provider *provider;	/* set by the engine: the one trying now */
+	/* The body for provider i (its model id), owned by the adapter. */
+	void (*body_for)(void *ud, size_t i, const char **body, size_t *len);
+	/* Drop top-level parameter name from the body (the provider said it
+	 * does not support it); false when it cannot (not JSON, not there). */
+	bool (*drop_param)(void *ud, const char *name);
 	struct upstream *up;
 	struct relay_client client;
 	struct relay_money money;
@@ -180,6 +186,8 @@ struct relay_outcome {
 	bool answered;			/* the client got an answer (any status) */
 	bool client_left;
 	bool upstream_cut;		/* a stream broke off */
+	unsigned attempts;		/* upstream exchanges made */
+	char failed_over[128];		/* providers that failed before, "a,b" */
 	int64_t upstream_ms;
 	long new_connections;
 	char error[256];		/* transport error when !answered */
