@@ -1,6 +1,8 @@
 // Tests of the mock upstream alone (tests/fakes/mock-upstream.mjs): it is
 // started as a child process on port 0 and spoken to over raw node:http, so
-// connection reuse and event arrival times are under the test's control.
+// connection reuse and event arrival times are under the test's control,
+// and through the official openai and @anthropic-ai/sdk clients, which must
+// accept every answer.
 // Run: cd tests && node --test e2e/mock-upstream.test.mjs
 
 import { test, before, after } from 'node:test';
@@ -9,14 +11,16 @@ import { spawn } from 'node:child_process';
 import http from 'node:http';
 import { fileURLToPath } from 'node:url';
 import path from 'node:path';
+import OpenAI from 'openai';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const MOCK = path.join(here, '..', 'fakes', 'mock-upstream.mjs');
 
 // Start the mock; resolves to { child, port } once it printed {"port":N}.
-function startMock() {
+// args: extra command-line arguments (--name, --status, ...).
+function startMock(args = []) {
 	return new Promise((resolve, reject) => {
-		const child = spawn(process.execPath, [MOCK, '--port', '0'],
+		const child = spawn(process.execPath, [MOCK, '--port', '0', ...args],
 			{ stdio: ['ignore', 'pipe', 'inherit'] });
 		let out = '';
 		const t = setTimeout(() => {
@@ -367,6 +371,210 @@ test('/_mock/stats counts requests and TCP connections; keep-alive reuses one', 
 	assert.equal(s2.requests, 8);
 	assert.equal(s2.connections, 5);	// 1 + 3 + the stats query's own
 	assert.equal(s2.api_connections, 4);
+});
+
+// ---------------------------------------------------------------- OpenAI SDK
+
+// The official client against the shared mock. The SDK retries nothing, so
+// an error answer surfaces at once.
+function sdk(extra = {}) {
+	return new OpenAI({ apiKey: 'sk-mock', baseURL: `http://127.0.0.1:${port}/v1`,
+		maxRetries: 0, ...extra });
+}
+
+test('completions: text_completion objects, stream and not, through the SDK', async () => {
+	const client = sdk();
+	const c = await client.completions.create({ model: 'gpt-3.5-turbo-instruct',
+		prompt: 'hello world!' }, { headers: { 'x-mock-tokens': '3' } });
+	assert.match(c.id, /^cmpl-/);
+	assert.equal(c.object, 'text_completion');
+	assert.equal(c.model, 'gpt-3.5-turbo-instruct');
+	assert.equal(c.choices.length, 1);
+	assert.equal(c.choices[0].text, 'tok0 tok1 tok2');
+	assert.equal(c.choices[0].finish_reason, 'stop');
+	assert.deepEqual(c.usage, { prompt_tokens: 3, completion_tokens: 3, total_tokens: 6 });
+
+	// One choice per prompt; max_tokens cuts the reply with finish "length".
+	const two = await client.completions.create({ model: 'm', prompt: ['abcd', 'abcdefgh'],
+		max_tokens: 2 });
+	assert.deepEqual(two.choices.map((x) => [x.index, x.text, x.finish_reason]),
+		[[0, 'tok0 tok1', 'length'], [1, 'tok0 tok1', 'length']]);
+	assert.deepEqual(two.usage, { prompt_tokens: 3, completion_tokens: 4, total_tokens: 7 });
+
+	const stream = await client.completions.create({ model: 'm', prompt: 'abcd',
+		stream: true, stream_options: { include_usage: true } },
+	{ headers: { 'x-mock-tokens': '4' } });
+	const chunks = [];
+	for await (const ch of stream)
+		chunks.push(ch);
+	assert.equal(chunks.length, 4 + 1 + 1);
+	for (const ch of chunks)
+		assert.equal(ch.object, 'text_completion');
+	assert.equal(chunks.slice(0, -1).map((ch) => ch.choices[0].text).join(''),
+		'tok0 tok1 tok2 tok3');
+	assert.equal(chunks.at(-2).choices[0].finish_reason, 'stop');
+	assert.equal(chunks.at(-2).usage, null);
+	assert.deepEqual(chunks.at(-1).choices, []);
+	assert.deepEqual(chunks.at(-1).usage, { prompt_tokens: 1, completion_tokens: 4,
+		total_tokens: 5 });
+
+	// On the wire: data: lines, then [DONE]; no usage key without include_usage.
+	for (const p of ['/v1/completions', '/completions']) {
+		const raw = await request({ method: 'POST', path: p,
+			body: { model: 'm', prompt: 'x', stream: true },
+			headers: { 'x-mock-tokens': '2' } });
+		assert.equal(raw.events.length, 2 + 1 + 1);
+		assert.equal(raw.events.at(-1).data, '[DONE]');
+		assert.equal('usage' in JSON.parse(raw.events[0].data), false);
+	}
+	const missing = await request({ method: 'POST', path: '/v1/completions',
+		body: { model: 'm' } });
+	assert.equal(missing.status, 400);
+	const err = await request({ method: 'POST', path: '/v1/completions',
+		body: { model: 'mock-error-429', prompt: 'x' } });
+	assert.equal(err.status, 429);
+});
+
+test('moderations: one result per input, OpenAI categories, no usage', async () => {
+	const client = sdk();
+	const m = await client.moderations.create({ model: 'omni-moderation-latest',
+		input: ['a harmless sentence', 'please mock-flag this'] });
+	assert.match(m.id, /^modr-/);
+	assert.equal(m.model, 'omni-moderation-latest');
+	assert.equal(m.results.length, 2);
+	assert.equal(m.results[0].flagged, false);
+	assert.equal(m.results[1].flagged, true);
+	assert.equal(m.results[1].categories.violence, true);
+	assert.equal(m.results[1].category_scores.violence, 0.95);
+	for (const k of ['harassment', 'hate/threatening', 'self-harm/intent', 'sexual/minors',
+		'illicit/violent', 'violence/graphic']) {
+		assert.equal(m.results[0].categories[k], false, k);
+		assert.equal(typeof m.results[0].category_scores[k], 'number', k);
+	}
+	assert.equal('usage' in m, false);
+	const one = await client.moderations.create({ input: 'x' });
+	assert.equal(one.results.length, 1);
+	assert.equal(one.model, 'omni-moderation-latest');
+	// Multi-modal parts are one input.
+	const mm = await client.moderations.create({ model: 'omni-moderation-latest', input: [
+		{ type: 'text', text: 'hi' },
+		{ type: 'image_url', image_url: { url: 'data:image/png;base64,AAAA' } }] });
+	assert.equal(mm.results.length, 1);
+	assert.deepEqual(mm.results[0].category_applied_input_types.violence, ['text', 'image']);
+	const raw = await request({ method: 'POST', path: '/moderations', body: { input: 'x' } });
+	assert.equal(raw.status, 200);
+});
+
+test('responses: a response object through the SDK, input as a string or items', async () => {
+	const client = sdk();
+	const r = await client.responses.create({ model: 'gpt-4.1', input: 'hello world!',
+		instructions: 'abcd' }, { headers: { 'x-mock-tokens': '3' } });
+	assert.match(r.id, /^resp_/);
+	assert.equal(r.object, 'response');
+	assert.equal(r.status, 'completed');
+	assert.equal(r.model, 'gpt-4.1');
+	assert.equal(r.instructions, 'abcd');
+	assert.equal(r.output.length, 1);
+	const item = r.output[0];
+	assert.equal(item.type, 'message');
+	assert.match(item.id, /^msg_/);
+	assert.equal(item.status, 'completed');
+	assert.equal(item.role, 'assistant');
+	assert.deepEqual(item.content[0].annotations, []);
+	assert.equal(item.content[0].type, 'output_text');
+	assert.equal(item.content[0].text, 'tok0 tok1 tok2');
+	assert.equal(r.output_text, 'tok0 tok1 tok2');	// the SDK's own convenience field
+	// 12 + 4 chars -> 4 input tokens
+	assert.deepEqual(r.usage, { input_tokens: 4, input_tokens_details: { cached_tokens: 0 },
+		output_tokens: 3, output_tokens_details: { reasoning_tokens: 0 }, total_tokens: 7 });
+
+	const items = await client.responses.create({ model: 'm', input: [
+		{ role: 'system', content: 'abcd' },
+		{ role: 'user', content: [{ type: 'input_text', text: 'abcdefgh' }] },
+	], max_output_tokens: 2 }, { headers: { 'x-mock-cache-read': '2' } });
+	assert.equal(items.usage.input_tokens, 3);
+	assert.equal(items.usage.input_tokens_details.cached_tokens, 2);
+	assert.equal(items.status, 'incomplete');
+	assert.deepEqual(items.incomplete_details, { reason: 'max_output_tokens' });
+	assert.equal(items.output_text, 'tok0 tok1');
+
+	const nu = await request({ method: 'POST', path: '/responses',
+		body: { model: 'mock-no-usage', input: 'x' } });
+	assert.equal(nu.status, 200);
+	assert.equal('usage' in nu.json, false);
+	const bad = await request({ method: 'POST', path: '/v1/responses', body: { model: 'm' } });
+	assert.equal(bad.status, 400);
+	assert.equal(bad.json.error.param, 'input');
+});
+
+test('responses: the SSE event sequence, and the SDK stream helper accepts it', async () => {
+	const client = sdk();
+	const stream = client.responses.stream({ model: 'gpt-4.1', input: 'abcdefgh' },
+		{ headers: { 'x-mock-tokens': '3' } });
+	const types = [];
+	let text = '';
+	stream.on('event', (e) => types.push(e.type));
+	stream.on('response.output_text.delta', (e) => { text += e.delta; });
+	const final = await stream.finalResponse();
+	assert.deepEqual(types, ['response.created', 'response.in_progress',
+		'response.output_item.added', 'response.content_part.added',
+		'response.output_text.delta', 'response.output_text.delta',
+		'response.output_text.delta', 'response.output_text.done',
+		'response.content_part.done', 'response.output_item.done', 'response.completed']);
+	assert.equal(text, 'tok0 tok1 tok2');
+	assert.equal(final.status, 'completed');
+	assert.equal(final.output[0].content[0].text, 'tok0 tok1 tok2');
+	assert.deepEqual(final.usage, { input_tokens: 2, input_tokens_details: { cached_tokens: 0 },
+		output_tokens: 3, output_tokens_details: { reasoning_tokens: 0 }, total_tokens: 5 });
+
+	// create({stream:true}) yields the raw events, each with its sequence number.
+	const raw = await client.responses.create({ model: 'm', input: 'x', stream: true },
+		{ headers: { 'x-mock-tokens': '1' } });
+	const evs = [];
+	for await (const e of raw)
+		evs.push(e);
+	assert.deepEqual(evs.map((e) => e.sequence_number), evs.map((_, i) => i));
+	assert.equal(evs[0].response.status, 'in_progress');
+	assert.equal(evs[0].response.usage, null);
+	assert.equal(evs.at(-1).response.usage.output_tokens, 1);
+
+	// On the wire: an event: line before each data: line, and no [DONE].
+	const wire = await new Promise((resolve, reject) => {
+		const body = JSON.stringify({ model: 'm', input: 'x', stream: true });
+		const req = http.request({ host: '127.0.0.1', port, method: 'POST',
+			path: '/responses', headers: { 'content-type': 'application/json',
+				'x-mock-tokens': '1' } }, (res) => {
+			let t = '';
+			res.setEncoding('utf8');
+			res.on('data', (d) => { t += d; });
+			res.on('end', () => resolve({ res, t }));
+		});
+		req.on('error', reject);
+		req.end(body);
+	});
+	assert.match(wire.res.headers['content-type'], /^text\/event-stream/);
+	const blocks = wire.t.split('\n\n').filter((x) => x !== '');
+	assert.equal(blocks.length, 9);
+	for (const b of blocks) {
+		const [ev, data] = b.split('\n');
+		assert.equal(ev.slice(7), JSON.parse(data.slice(6)).type);
+	}
+	assert.ok(!wire.t.includes('[DONE]'));
+});
+
+test('models.retrieve: the model object, and 404 in OpenAI\'s shape', async () => {
+	const client = sdk();
+	const m = await client.models.retrieve('mock-model');
+	assert.deepEqual({ ...m }, { id: 'mock-model', object: 'model', created: 1700000000,
+		owned_by: 'mock' });
+	await assert.rejects(client.models.retrieve('nope'), (e) => {
+		assert.equal(e.status, 404);
+		assert.equal(e.code, 'model_not_found');
+		assert.equal(e.param, 'model');
+		return true;
+	});
+	const raw = await request({ path: '/models/mock-embedding' });
+	assert.equal(raw.json.id, 'mock-embedding');
 });
 
 test('SIGTERM exits 0 promptly even with a request hanging', async () => {

@@ -13,9 +13,13 @@
 // introspection endpoints; the API handlers live in tests/fakes/mock/.
 
 import http from 'node:http';
+import { createHash } from 'node:crypto';
 
 import { MAX_BODY_BYTES, parseUint, sendJson, sendError } from './mock/common.mjs';
-import { handleChat, handleEmbeddings, handleModels } from './mock/openai.mjs';
+import {
+	handleChat, handleEmbeddings, handleModels, handleModel, handleCompletions,
+	handleModerations, handleResponses,
+} from './mock/openai.mjs';
 
 // ---------------------------------------------------------------- arguments
 
@@ -157,7 +161,27 @@ const ROUTES = new Map([
 	['/chat/completions', ['POST', handleChat]],
 	['/embeddings', ['POST', handleEmbeddings]],
 	['/models', ['GET', handleModels]],
+	['/completions', ['POST', handleCompletions]],
+	['/moderations', ['POST', handleModerations]],
+	['/responses', ['POST', handleResponses]],
 ]);
+
+// The route of a path: an exact entry of ROUTES, or GET /models/{id}.
+function findRoute(route) {
+	const r = ROUTES.get(route);
+	if (r !== undefined)
+		return r;
+	if (route.startsWith('/models/') && route.length > 8) {
+		let id;
+		try {
+			id = decodeURIComponent(route.slice(8));
+		} catch {
+			id = route.slice(8);
+		}
+		return ['GET', (ctx) => handleModel(ctx, id)];
+	}
+	return undefined;
+}
 
 function dispatch(req, res, buf) {
 	const ctx = makeContext(req, res, buf);
@@ -172,7 +196,7 @@ function dispatch(req, res, buf) {
 			stats.api_connections++;
 		}
 	}
-	const r = ROUTES.get(ctx.route);
+	const r = findRoute(ctx.route);
 	if (r === undefined) {
 		sendError(res, 404, `Invalid URL (${req.method} ${req.url})`,
 			'invalid_request_error', 'unknown_url');

@@ -11,7 +11,7 @@ import { randomBytes } from 'node:crypto';
 export const MAX_BODY_BYTES = 16 * 1024 * 1024;	// request bodies past this get 413
 export const MAX_TOKENS = 10000;		// cap of x-mock-tokens
 export const MAX_DELAY_MS = 10000;		// cap of the two delay headers
-export const MAX_PROMPT_TOKENS = 10000000;	// cap of x-mock-prompt-tokens
+export const MAX_PROMPT_TOKENS = 10000000;	// cap of x-mock-prompt-tokens and x-mock-cache-*
 export const DEFAULT_TOKENS = 5;
 
 // Parse a whole-string non-negative decimal integer in [0, max]; null if not.
@@ -120,6 +120,8 @@ export function readControls(req, res) {
 		// null: counted from the contents; 'bytes': from the body size
 		promptTokens: req.headers['x-mock-prompt-tokens'] === 'bytes' ? 'bytes'
 			: headerInt(req, 'x-mock-prompt-tokens', -1, MAX_PROMPT_TOKENS),
+		cacheRead: headerInt(req, 'x-mock-cache-read', 0, MAX_PROMPT_TOKENS),
+		cacheWrite: headerInt(req, 'x-mock-cache-write', 0, MAX_PROMPT_TOKENS),
 	};
 	if (c.promptTokens === -1)
 		c.promptTokens = undefined;
@@ -297,7 +299,12 @@ export function streamEvents(res, c, total, eventAt, opts = {}) {
 		step();
 }
 
-// SSE framing: a `data: JSON` event.
+// SSE framing: `data: JSON` only (OpenAI chat/completions style) or with an
+// `event:` line (Responses, Anthropic).
 export function sseData(obj) {
 	return `data: ${JSON.stringify(obj)}\n\n`;
+}
+
+export function sseEvent(type, obj) {
+	return `event: ${type}\ndata: ${JSON.stringify(obj)}\n\n`;
 }
