@@ -11,6 +11,7 @@ import { spawn } from 'node:child_process';
 import http from 'node:http';
 import { fileURLToPath } from 'node:url';
 import path from 'node:path';
+import { createHash } from 'node:crypto';
 import OpenAI from 'openai';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
@@ -62,50 +63,58 @@ after(() => {
 		mock.child.kill('SIGKILL');
 });
 
-// One HTTP exchange. opts: method, path, headers, body (object -> JSON),
+// One HTTP exchange. opts: method, path, headers, body (object -> JSON; a
+// string or Buffer is sent as it is), port (default: the shared mock's),
 // agent (default: a fresh connection). Resolves to
-// { status, headers, text, json, events } where events lists
-// { t, data } for each SSE event with its arrival time in ms since the
-// response headers arrived, and chunks counts 'data' callbacks.
+// { status, headers, text, bytes, json, events, writes } where events lists
+// { t, data, event } for each SSE event (text/event-stream answers only)
+// with its arrival time in ms since the response headers arrived, bytes is
+// the raw body and writes counts 'data' callbacks.
 function request(opts) {
 	return new Promise((resolve, reject) => {
 		const body = opts.body === undefined ? undefined
-			: typeof opts.body === 'string' ? opts.body : JSON.stringify(opts.body);
+			: typeof opts.body === 'string' || Buffer.isBuffer(opts.body) ? opts.body
+				: JSON.stringify(opts.body);
 		const headers = { ...(opts.headers || {}) };
 		if (body !== undefined) {
-			headers['content-type'] ??= 'application/json';
+			headers['content-type'] ??= body.contentType ?? 'application/json';
 			headers['content-length'] = Buffer.byteLength(body);
 		}
 		const req = http.request({
-			host: '127.0.0.1', port, method: opts.method || 'GET',
+			host: '127.0.0.1', port: opts.port ?? port, method: opts.method || 'GET',
 			path: opts.path, headers, agent: opts.agent ?? false,
 		}, (res) => {
 			const t0 = performance.now();
-			let text = '';
+			const sse = /^text\/event-stream/.test(res.headers['content-type'] ?? '');
+			const bufs = [];
 			let pending = '';
 			const events = [];
-			res.setEncoding('utf8');
 			res.on('data', (d) => {
 				const t = performance.now() - t0;
-				text += d;
-				pending += d;
+				bufs.push(d);
+				if (!sse)
+					return;
+				pending += d.toString('utf8');
 				let i;
 				while ((i = pending.indexOf('\n\n')) >= 0) {
 					const ev = pending.slice(0, i);
 					pending = pending.slice(i + 2);
-					assert.ok(ev.startsWith('data: '), `bad SSE event ${ev}`);
-					events.push({ t, data: ev.slice(6) });
+					const m = /^(?:event: ([^\n]*)\n)?data: (.*)$/s.exec(ev);
+					assert.ok(m, `bad SSE event ${ev}`);
+					events.push({ t, data: m[2], event: m[1] });
 				}
 			});
 			const finish = (aborted) => {
+				const bytes = Buffer.concat(bufs);
+				const text = bytes.toString('utf8');
 				let json;
 				try {
 					json = JSON.parse(text);
 				} catch {
 					json = undefined;
 				}
-				resolve({ status: res.statusCode, headers: res.headers, text,
-					json, events, aborted });
+				resolve({ status: res.statusCode, headers: res.headers, text, bytes,
+					json, events, aborted, writes: bufs.length });
 			};
 			res.on('end', () => finish(false));
 			res.on('aborted', () => finish(true));
@@ -575,6 +584,52 @@ test('models.retrieve: the model object, and 404 in OpenAI\'s shape', async () =
 	});
 	const raw = await request({ path: '/models/mock-embedding' });
 	assert.equal(raw.json.id, 'mock-embedding');
+});
+
+// ---------------------------------------------------------------- introspection
+
+test('/_mock/last?path= and /_mock/requests show each path\'s last request', async () => {
+	await request({ method: 'POST', path: '/_mock/reset' });
+	const body = Buffer.from('{"model":"m","input":"abc"}');
+	await request({ method: 'POST', path: '/v1/embeddings?x=1', body,
+		headers: { 'X-Trace': 'T1' } });
+	await request({ method: 'POST', path: '/v1/audio/speech', body: 'not json',
+		headers: { 'content-type': 'text/plain' } });
+	const bin = Buffer.from([0xff, 0xfe, 0x00, 0x01]);
+	await request({ method: 'POST', path: '/moderations', body: bin,
+		headers: { 'content-type': 'application/octet-stream' } });
+
+	// With or without /v1, the query of the asked path ignored.
+	for (const q of ['/v1/embeddings', '/embeddings', encodeURIComponent('/v1/embeddings?y')]) {
+		const e = (await request({ path: `/_mock/last?path=${q}` })).json;
+		assert.equal(e.method, 'POST');
+		assert.equal(e.path, '/v1/embeddings?x=1');
+		assert.equal(e.route, '/embeddings');
+		assert.equal(e.headers['x-trace'], 'T1');
+		assert.equal(e.content_type, 'application/json');
+		assert.equal(e.body_bytes, body.length);
+		assert.equal(e.body_sha256, createHash('sha256').update(body).digest('hex'));
+		assert.deepEqual(e.body, { model: 'm', input: 'abc' });
+		assert.equal('raw' in e, false);
+	}
+	const t = (await request({ path: '/_mock/last?path=/audio/speech' })).json;
+	assert.equal(t.body, null);
+	assert.equal(t.raw, 'not json');
+	const b = (await request({ path: '/_mock/last?path=/v1/moderations' })).json;
+	assert.equal(b.body, null);
+	assert.equal('raw' in b, false);
+	assert.equal(b.body_bytes, 4);
+	assert.equal(b.body_sha256, createHash('sha256').update(bin).digest('hex'));
+	assert.equal((await request({ path: '/_mock/last?path=/v1/responses' })).json, null);
+
+	const all = (await request({ path: '/_mock/requests' })).json;
+	assert.deepEqual(Object.keys(all).sort(), ['/audio/speech', '/embeddings', '/moderations']);
+	// Plain /_mock/last is still the last chat request only.
+	assert.equal((await request({ path: '/_mock/last' })).json, null);
+	await chat({ model: 'm', messages: MSGS });
+	const last = (await request({ path: '/_mock/last' })).json;
+	assert.equal(last.route, '/chat/completions');
+	assert.equal(typeof last.body_sha256, 'string');
 });
 
 test('SIGTERM exits 0 promptly even with a request hanging', async () => {

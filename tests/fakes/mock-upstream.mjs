@@ -16,6 +16,7 @@ import http from 'node:http';
 import { createHash } from 'node:crypto';
 
 import { MAX_BODY_BYTES, parseUint, sendJson, sendError } from './mock/common.mjs';
+import { parseMultipart, formView, boundaryOf } from './mock/multipart.mjs';
 import {
 	handleChat, handleEmbeddings, handleModels, handleModel, handleCompletions,
 	handleModerations, handleResponses,
@@ -64,6 +65,7 @@ function parseArgs(argv) {
 
 const stats = { requests: 0, connections: 0, api_connections: 0 };
 let lastChat = null;	// the last POST /chat/completions, for GET /_mock/last
+const lastByRoute = new Map();	// route -> the last API request on it
 let statsGen = 1;	// bumped by reset; see api_connections
 
 // ---------------------------------------------------------------- requests
@@ -82,7 +84,7 @@ function routeOf(url) {
 // The context every handler gets. The body is kept as bytes; its text and
 // its JSON are decoded at most once, on demand.
 function makeContext(req, res, buf) {
-	let text, parsed;
+	let text, parsed, form;
 	const ctx = {
 		req, res, buf,
 		url: req.url,
@@ -92,6 +94,15 @@ function makeContext(req, res, buf) {
 			if (text === undefined)
 				text = buf.toString('utf8');
 			return text;
+		},
+		// A multipart/form-data body's accessors (see mock/multipart.mjs),
+		// or null when the body is not well-formed multipart.
+		form() {
+			if (form === undefined) {
+				const f = parseMultipart(buf, ctx.contentType);
+				form = f === null ? null : formView(f);
+			}
+			return form;
 		},
 		// { ok: true, value } or { ok: false }
 		json() {
@@ -115,15 +126,43 @@ function recordOf(ctx) {
 	return { method: ctx.req.method, path: ctx.url, headers: ctx.req.headers, ctx };
 }
 
+const sha256 = (b) => createHash('sha256').update(b).digest('hex');
+const utf8 = new TextDecoder('utf-8', { fatal: true });
+
 function showRecord(r) {
-	if (r === null)
+	if (r === null || r === undefined)
 		return null;
 	const { ctx } = r;
-	const o = { method: r.method, path: r.path, headers: r.headers };
+	const o = {
+		method: r.method, path: r.path, route: ctx.route, headers: r.headers,
+		content_type: ctx.contentType === '' ? null : ctx.contentType,
+		body_bytes: ctx.buf.length,
+		body_sha256: sha256(ctx.buf),
+	};
+	if (boundaryOf(ctx.contentType) !== null) {
+		// Multipart: the fields, and each file by name, size and hash.
+		const f = ctx.form();
+		o.body = null;
+		o.form = f === null ? null : {
+			fields: Object.fromEntries(f.parts.filter((p) => p.filename === null)
+				.map((p) => [p.name, p.data.toString('utf8')])),
+			files: f.parts.filter((p) => p.filename !== null).map((p) => ({
+				name: p.name, filename: p.filename, content_type: p.contentType,
+				bytes: p.data.length, sha256: sha256(p.data),
+			})),
+		};
+		return o;
+	}
 	const j = ctx.json();
 	o.body = j.ok ? j.value : null;
-	if (!j.ok)
-		o.raw = ctx.text();
+	if (!j.ok) {
+		// The text that did not parse, when it is text at all.
+		try {
+			o.raw = utf8.decode(ctx.buf);
+		} catch {
+			// binary: body_bytes and body_sha256 describe it
+		}
+	}
 	return o;
 }
 
@@ -141,7 +180,15 @@ function handleIntrospection(ctx) {
 		return true;
 	}
 	if (route === '/_mock/last' && req.method === 'GET') {
-		sendJson(res, 200, showRecord(lastChat));
+		const q = new URL(req.url, 'http://mock').searchParams.get('path');
+		sendJson(res, 200, showRecord(q === null ? lastChat : lastByRoute.get(routeOf(q))));
+		return true;
+	}
+	if (route === '/_mock/requests' && req.method === 'GET') {
+		const all = {};
+		for (const [k, r] of lastByRoute)
+			all[k] = showRecord(r);
+		sendJson(res, 200, all);
 		return true;
 	}
 	if (route === '/_mock/reset' && req.method === 'POST') {
@@ -149,6 +196,7 @@ function handleIntrospection(ctx) {
 		stats.connections = 0;
 		stats.api_connections = 0;
 		lastChat = null;
+		lastByRoute.clear();
 		statsGen++;
 		sendJson(res, 200, { ok: true });
 		return true;
@@ -195,6 +243,7 @@ function dispatch(req, res, buf) {
 			sock.mockGen = statsGen;
 			stats.api_connections++;
 		}
+		lastByRoute.set(ctx.route, recordOf(ctx));
 	}
 	const r = findRoute(ctx.route);
 	if (r === undefined) {
