@@ -11,8 +11,11 @@ import { spawn } from 'node:child_process';
 import http from 'node:http';
 import { fileURLToPath } from 'node:url';
 import path from 'node:path';
+import fs from 'node:fs';
 import { createHash } from 'node:crypto';
-import OpenAI from 'openai';
+import OpenAI, { toFile } from 'openai';
+import { makeWav, wavInfo } from '../fakes/wav.mjs';
+import { makePng, pngSize } from '../fakes/png.mjs';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const MOCK = path.join(here, '..', 'fakes', 'mock-upstream.mjs');
@@ -48,6 +51,28 @@ function startMock(args = []) {
 			reject(new Error(`mock exited early (${code})`));
 		});
 	});
+}
+
+// A multipart/form-data body: fields { name: value }, files
+// { name: [filename, Buffer, contentType] }. Sets no header: pass
+// multipartType as content-type (request() does so for a Buffer body made
+// here, through the .contentType property).
+const BOUNDARY = 'mockTestBoundary7MA4YWxkTrZu0gW';
+function multipart(fields, files = {}) {
+	const parts = [];
+	for (const [k, v] of Object.entries(fields)) {
+		parts.push(Buffer.from(`--${BOUNDARY}\r\nContent-Disposition: form-data; ` +
+			`name="${k}"\r\n\r\n${v}\r\n`));
+	}
+	for (const [k, [name, data, type]] of Object.entries(files)) {
+		parts.push(Buffer.from(`--${BOUNDARY}\r\nContent-Disposition: form-data; ` +
+			`name="${k}"; filename="${name}"\r\nContent-Type: ${type}\r\n\r\n`), data,
+		Buffer.from('\r\n'));
+	}
+	parts.push(Buffer.from(`--${BOUNDARY}--\r\n`));
+	const body = Buffer.concat(parts);
+	body.contentType = `multipart/form-data; boundary=${BOUNDARY}`;
+	return body;
 }
 
 let mock;
@@ -584,6 +609,185 @@ test('models.retrieve: the model object, and 404 in OpenAI\'s shape', async () =
 	});
 	const raw = await request({ path: '/models/mock-embedding' });
 	assert.equal(raw.json.id, 'mock-embedding');
+});
+
+// ---------------------------------------------------------------- media
+
+test('images: generate, edit (a PNG via toFile) and variations through the SDK', async () => {
+	const client = sdk();
+	// dall-e-2 (the default model): data only, no usage.
+	const g = await client.images.generate({ prompt: 'a cat', n: 2 });
+	assert.equal(typeof g.created, 'number');
+	assert.equal(g.data.length, 2);
+	assert.deepEqual(pngSize(Buffer.from(g.data[0].b64_json, 'base64')), { width: 1, height: 1 });
+	assert.equal('usage' in g, false);
+
+	// gpt-image-1: usage from the prompt and OpenAI's per-image output table.
+	const gi = await client.images.generate({ model: 'gpt-image-1', prompt: 'abcdefgh',
+		quality: 'low', size: '1024x1536' });
+	assert.equal(gi.data.length, 1);
+	assert.equal(gi.quality, 'low');
+	assert.equal(gi.size, '1024x1536');
+	assert.equal(gi.output_format, 'png');
+	assert.deepEqual(gi.usage, { input_tokens: 2,
+		input_tokens_details: { image_tokens: 0, text_tokens: 2 },
+		output_tokens: 408, total_tokens: 410 });
+	// x-mock-tokens sets the output tokens per image.
+	const gx = await client.images.generate({ model: 'gpt-image-1', prompt: 'x', n: 3 },
+		{ headers: { 'x-mock-tokens': '7' } });
+	assert.equal(gx.usage.output_tokens, 21);
+
+	const png = makePng(4, 4, [0, 128, 255]);
+	const e = await client.images.edit({ model: 'gpt-image-1', prompt: 'make it red',
+		image: await toFile(png, 'in.png', { type: 'image/png' }), n: 2 });
+	assert.equal(e.data.length, 2);
+	assert.deepEqual(e.usage.input_tokens_details, { image_tokens: 255, text_tokens: 3 });
+	assert.equal(e.usage.output_tokens, 2 * 1056);
+	// What the mock received: the form fields and the file, byte for byte.
+	const seen = (await request({ path: '/_mock/last?path=/v1/images/edits' })).json;
+	assert.match(seen.content_type, /^multipart\/form-data; boundary=/);
+	assert.equal(seen.body, null);
+	assert.deepEqual(seen.form.fields, { model: 'gpt-image-1', prompt: 'make it red', n: '2' });
+	assert.equal(seen.form.files.length, 1);
+	assert.equal(seen.form.files[0].name, 'image');
+	assert.equal(seen.form.files[0].filename, 'in.png');
+	assert.equal(seen.form.files[0].content_type, 'image/png');
+	assert.equal(seen.form.files[0].bytes, png.length);
+	assert.equal(seen.form.files[0].sha256, createHash('sha256').update(png).digest('hex'));
+
+	// Several images arrive as image[]; each one counts.
+	const two = await client.images.edit({ model: 'gpt-image-1', prompt: 'x',
+		image: [await toFile(png, 'a.png'), await toFile(png, 'b.png')] });
+	assert.equal(two.usage.input_tokens_details.image_tokens, 510);
+
+	const v = await client.images.createVariation({ image: await toFile(png, 'v.png'),
+		n: 1, response_format: 'url' });
+	assert.equal(v.data.length, 1);
+	const img = await fetch(v.data[0].url);
+	assert.equal(img.headers.get('content-type'), 'image/png');
+	assert.deepEqual(pngSize(Buffer.from(await img.arrayBuffer())), { width: 1, height: 1 });
+
+	const noImage = await request({ method: 'POST', path: '/images/edits',
+		body: multipart({ prompt: 'x' }) });
+	assert.equal(noImage.status, 400);
+	assert.equal(noImage.json.error.param, 'image');
+	const notForm = await request({ method: 'POST', path: '/images/variations', body: {} });
+	assert.equal(notForm.status, 400);
+});
+
+test('audio: transcriptions and translations of a real WAV through the SDK', async () => {
+	const client = sdk();
+	const wav = makeWav({ seconds: 2.5, sampleRate: 8000 });
+	const file = () => toFile(wav, 'speech.wav', { type: 'audio/wav' });
+
+	// whisper-1: usage by duration, rounded up from the WAV header.
+	const w = await client.audio.transcriptions.create({ model: 'whisper-1', file: await file() });
+	assert.equal(w.text, `mock transcript of ${wav.length} bytes`);
+	assert.deepEqual(w.usage, { type: 'duration', seconds: 3 });
+
+	// gpt-4o models: token usage (10 audio tokens a second, the prompt as text).
+	const g = await client.audio.transcriptions.create({ model: 'gpt-4o-transcribe',
+		file: await file(), prompt: 'abcdefgh' });
+	assert.equal(g.text, `mock transcript of ${wav.length} bytes`);
+	assert.deepEqual(g.usage, { type: 'tokens', input_tokens: 27,
+		input_token_details: { text_tokens: 2, audio_tokens: 25 },
+		output_tokens: 5, total_tokens: 32 });
+
+	const t = await client.audio.transcriptions.create({ model: 'whisper-1', file: await file(),
+		response_format: 'text' }, { headers: { 'x-mock-tokens': '3' } });
+	assert.equal(t, 'tok0 tok1 tok2\n');
+
+	const vj = await client.audio.transcriptions.create({ model: 'whisper-1', file: await file(),
+		response_format: 'verbose_json', language: 'de',
+		timestamp_granularities: ['word', 'segment'] });
+	assert.equal(vj.task, 'transcribe');
+	assert.equal(vj.language, 'german');
+	assert.equal(vj.duration, 2.5);
+	assert.equal(vj.segments.length, 1);
+	assert.equal(vj.segments[0].end, 2.5);
+	assert.deepEqual(vj.words.map((x) => x.word), vj.text.split(' '));
+	assert.deepEqual(vj.usage, { type: 'duration', seconds: 3 });
+
+	const srt = await client.audio.transcriptions.create({ model: 'whisper-1',
+		file: await file(), response_format: 'srt' });
+	assert.match(srt, /^1\n00:00:00,000 --> 00:00:02,500\nmock transcript/);
+
+	// gpt-4o models take json and text only, as OpenAI's do.
+	await assert.rejects(client.audio.transcriptions.create({ model: 'gpt-4o-mini-transcribe',
+		file: await file(), response_format: 'verbose_json' }), (e) => e.status === 400);
+
+	const tr = await client.audio.translations.create({ model: 'whisper-1', file: await file() });
+	assert.equal(tr.text, `mock translation of ${wav.length} bytes`);
+	assert.deepEqual(tr.usage, { type: 'duration', seconds: 3 });
+
+	// A file that is not a WAV counts as one second.
+	const other = await client.audio.transcriptions.create({ model: 'whisper-1',
+		file: await toFile(Buffer.from('ID3 not really an mp3'), 'a.mp3') });
+	assert.deepEqual(other.usage, { type: 'duration', seconds: 1 });
+
+	// The shipped 1-second 8 kHz tone.
+	const shipped = fs.readFileSync(path.join(here, '..', 'data', 'tone-8k-1s.wav'));
+	assert.deepEqual(wavInfo(shipped), { sampleRate: 8000, channels: 1, bitsPerSample: 16,
+		dataBytes: 16000, seconds: 1 });
+	const sh = await client.audio.transcriptions.create({ model: 'whisper-1',
+		file: await toFile(shipped, 'tone.wav') });
+	assert.deepEqual(sh.usage, { type: 'duration', seconds: 1 });
+});
+
+test('audio: streamed transcription events with usage on the done event', async () => {
+	const client = sdk();
+	const wav = makeWav({ seconds: 1 });
+	const stream = await client.audio.transcriptions.create({ model: 'gpt-4o-mini-transcribe',
+		file: await toFile(wav, 'a.wav'), stream: true }, { headers: { 'x-mock-tokens': '3' } });
+	const evs = [];
+	for await (const e of stream)
+		evs.push(e);
+	assert.deepEqual(evs.map((e) => e.type), ['transcript.text.delta', 'transcript.text.delta',
+		'transcript.text.delta', 'transcript.text.done']);
+	assert.equal(evs.slice(0, 3).map((e) => e.delta).join(''), 'tok0 tok1 tok2');
+	assert.equal(evs[3].text, 'tok0 tok1 tok2');
+	assert.deepEqual(evs[3].usage, { type: 'tokens', input_tokens: 10,
+		input_token_details: { text_tokens: 0, audio_tokens: 10 }, output_tokens: 3,
+		total_tokens: 13 });
+	// whisper-1 ignores stream, as OpenAI's does.
+	const w = await request({ method: 'POST', path: '/audio/transcriptions',
+		body: multipart({ model: 'whisper-1', stream: 'true' },
+			{ file: ['a.wav', wav, 'audio/wav'] }) });
+	assert.match(w.headers['content-type'], /^application\/json/);
+	assert.deepEqual(w.json.usage, { type: 'duration', seconds: 1 });
+});
+
+test('audio: speech is a binary body sent in several writes', async () => {
+	const client = sdk();
+	const input = 'hello there';	// 11 chars -> 0.55 s
+	const mp3 = await client.audio.speech.create({ model: 'tts-1', input, voice: 'alloy' });
+	assert.equal(mp3.headers.get('content-type'), 'audio/mpeg');
+	const bytes = Buffer.from(await mp3.arrayBuffer());
+	// 23 silent 24 kHz MPEG-2 layer III frames of 192 bytes
+	assert.equal(bytes.length, 23 * 192);
+	assert.deepEqual([...bytes.subarray(0, 4)], [0xff, 0xf3, 0x84, 0xc4]);
+
+	const wav = await client.audio.speech.create({ model: 'gpt-4o-mini-tts', input,
+		voice: 'coral', response_format: 'wav' });
+	assert.equal(wav.headers.get('content-type'), 'audio/wav');
+	const info = wavInfo(Buffer.from(await wav.arrayBuffer()));
+	assert.deepEqual(info, { sampleRate: 24000, channels: 1, bitsPerSample: 16,
+		dataBytes: 26400, seconds: 0.55 });
+
+	// On the wire: chunked, no content-length, at least 4 writes.
+	const raw = await request({ method: 'POST', path: '/audio/speech',
+		body: { model: 'tts-1', input, voice: 'alloy', response_format: 'pcm' },
+		headers: { 'x-mock-delay-ms': '20' } });
+	assert.equal(raw.status, 200);
+	assert.equal(raw.headers['content-type'], 'audio/pcm');
+	assert.equal(raw.headers['transfer-encoding'], 'chunked');
+	assert.equal(raw.headers['content-length'], undefined);
+	assert.equal(raw.bytes.length, 26400);
+	assert.ok(raw.writes >= 4, `${raw.writes} writes`);
+	const bad = await request({ method: 'POST', path: '/v1/audio/speech',
+		body: { model: 'tts-1', input }, headers: {} });
+	assert.equal(bad.status, 400);
+	assert.equal(bad.json.error.param, 'voice');
 });
 
 // ---------------------------------------------------------------- introspection

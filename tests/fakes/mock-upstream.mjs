@@ -21,6 +21,10 @@ import {
 	handleChat, handleEmbeddings, handleModels, handleModel, handleCompletions,
 	handleModerations, handleResponses,
 } from './mock/openai.mjs';
+import {
+	IMAGE_PNG, handleImageGenerations, handleImageEdits, handleImageVariations,
+	handleTranscriptions, handleTranslations, handleSpeech,
+} from './mock/media.mjs';
 
 // ---------------------------------------------------------------- arguments
 
@@ -184,6 +188,12 @@ function handleIntrospection(ctx) {
 		sendJson(res, 200, showRecord(q === null ? lastChat : lastByRoute.get(routeOf(q))));
 		return true;
 	}
+	if (route === '/_mock/image.png' && req.method === 'GET') {
+		// The picture behind images/* answers with response_format "url".
+		res.writeHead(200, { 'content-type': 'image/png', 'content-length': IMAGE_PNG.length });
+		res.end(IMAGE_PNG);
+		return true;
+	}
 	if (route === '/_mock/requests' && req.method === 'GET') {
 		const all = {};
 		for (const [k, r] of lastByRoute)
@@ -212,6 +222,12 @@ const ROUTES = new Map([
 	['/completions', ['POST', handleCompletions]],
 	['/moderations', ['POST', handleModerations]],
 	['/responses', ['POST', handleResponses]],
+	['/images/generations', ['POST', handleImageGenerations]],
+	['/images/edits', ['POST', handleImageEdits]],
+	['/images/variations', ['POST', handleImageVariations]],
+	['/audio/transcriptions', ['POST', handleTranscriptions]],
+	['/audio/translations', ['POST', handleTranslations]],
+	['/audio/speech', ['POST', handleSpeech]],
 ]);
 
 // The route of a path: an exact entry of ROUTES, or GET /models/{id}.

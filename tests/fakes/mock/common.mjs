@@ -125,6 +125,9 @@ export function readControls(req, res) {
 	};
 	if (c.promptTokens === -1)
 		c.promptTokens = undefined;
+	// Whether x-mock-tokens was given at all (some endpoints have their
+	// own default output length).
+	c.tokensGiven = req.headers['x-mock-tokens'] !== undefined;
 	for (const [k, v] of Object.entries(c)) {
 		if (v === null) {
 			sendError(res, 400, `mock: malformed x-mock header (${k})`,
@@ -245,8 +248,8 @@ export function sendJsonLater(res, c, b, obj, extraHeaders) {
 	sendLater(res, c, b, 200, 'application/json', JSON.stringify(obj), extraHeaders);
 }
 
-// Stream `total` events, eventAt(i) giving the i-th one (a string, built
-// lazily so a 10000-token stream costs no memory up front).
+// Stream `total` events, eventAt(i) giving the i-th one (a string or a
+// Buffer, built lazily so a 10000-token stream costs no memory up front).
 // Every event is a separate write, c.delay ms apart, c.firstDelay ms before
 // the first one; the status and headers are flushed at once. With cutAfter
 // finite, the socket is destroyed once that many events are on the wire.
@@ -289,6 +292,11 @@ export function streamEvents(res, c, total, eventAt, opts = {}) {
 			if (i < total && !ok) {
 				// Respect back-pressure on long zero-delay streams.
 				res.once('drain', step);
+				return;
+			}
+			if (i < total && opts.yieldBetween) {
+				// Give each write its own tick (binary bodies).
+				timer = setTimeout(step, 0);
 				return;
 			}
 		}
