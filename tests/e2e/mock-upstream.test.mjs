@@ -14,6 +14,7 @@ import path from 'node:path';
 import fs from 'node:fs';
 import { createHash } from 'node:crypto';
 import OpenAI, { toFile } from 'openai';
+import Anthropic from '@anthropic-ai/sdk';
 import { makeWav, wavInfo } from '../fakes/wav.mjs';
 import { makePng, pngSize } from '../fakes/png.mjs';
 
@@ -790,6 +791,113 @@ test('audio: speech is a binary body sent in several writes', async () => {
 	assert.equal(bad.json.error.param, 'voice');
 });
 
+// ---------------------------------------------------------------- Anthropic
+
+function anthropic(extra = {}) {
+	return new Anthropic({ apiKey: 'sk-ant-mock', baseURL: `http://127.0.0.1:${port}`,
+		maxRetries: 0, ...extra });
+}
+
+const AMSGS = [{ role: 'user', content: 'hello world!' }];	// 12 chars -> 3 tokens
+
+test('anthropic: messages.create, stream and not, and countTokens through the SDK', async () => {
+	const client = anthropic();
+	const m = await client.messages.create({ model: 'claude-sonnet-4-5', max_tokens: 100,
+		system: 'abcd', messages: AMSGS }, { headers: { 'x-mock-tokens': '3' } });
+	assert.match(m.id, /^msg_/);
+	assert.equal(m.type, 'message');
+	assert.equal(m.role, 'assistant');
+	assert.equal(m.model, 'claude-sonnet-4-5');
+	assert.deepEqual(m.content, [{ type: 'text', text: 'tok0 tok1 tok2' }]);
+	assert.equal(m.stop_reason, 'end_turn');
+	assert.equal(m.stop_sequence, null);
+	assert.equal(m.usage.input_tokens, 4);
+	assert.equal(m.usage.output_tokens, 3);
+	assert.equal(m.usage.cache_creation_input_tokens, 0);
+	assert.equal(m.usage.cache_read_input_tokens, 0);
+
+	// Cache headers, and max_tokens cutting the reply.
+	const cached = await client.messages.create({ model: 'c', max_tokens: 2, messages: [
+		{ role: 'user', content: [{ type: 'text', text: 'abcdefgh' }] }] },
+	{ headers: { 'x-mock-cache-read': '100', 'x-mock-cache-write': '20' } });
+	assert.equal(cached.stop_reason, 'max_tokens');
+	assert.equal(cached.content[0].text, 'tok0 tok1');
+	assert.deepEqual([cached.usage.input_tokens, cached.usage.cache_read_input_tokens,
+		cached.usage.cache_creation_input_tokens, cached.usage.output_tokens], [2, 100, 20, 2]);
+
+	// The stream helper accumulates the events into the same message.
+	const stream = client.messages.stream({ model: 'claude-sonnet-4-5', max_tokens: 100,
+		messages: AMSGS }, { headers: { 'x-mock-tokens': '4', 'x-mock-cache-read': '7' } });
+	let text = '';
+	stream.on('text', (d) => { text += d; });
+	const final = await stream.finalMessage();
+	assert.equal(text, 'tok0 tok1 tok2 tok3');
+	assert.deepEqual(final.content, [{ type: 'text', text: 'tok0 tok1 tok2 tok3' }]);
+	assert.equal(final.stop_reason, 'end_turn');
+	assert.equal(final.usage.input_tokens, 3);
+	assert.equal(final.usage.output_tokens, 4);
+	assert.equal(final.usage.cache_read_input_tokens, 7);
+
+	// The raw events, in Anthropic's order.
+	const raw = await client.messages.create({ model: 'c', max_tokens: 10, messages: AMSGS,
+		stream: true }, { headers: { 'x-mock-tokens': '2' } });
+	const evs = [];
+	for await (const e of raw)
+		evs.push(e);
+	assert.deepEqual(evs.map((e) => e.type), ['message_start', 'content_block_start',
+		'content_block_delta', 'content_block_delta', 'content_block_stop', 'message_delta',
+		'message_stop']);	// the SDK drops ping
+	assert.equal(evs[0].message.usage.input_tokens, 3);
+	assert.equal(evs[0].message.usage.output_tokens, 1);
+	assert.equal(evs[5].usage.output_tokens, 2);
+	assert.equal(evs[5].delta.stop_reason, 'end_turn');
+
+	// On the wire: event: lines, ping included, the request-id header.
+	const wire = await request({ method: 'POST', path: '/v1/messages',
+		headers: { 'anthropic-version': '2023-06-01', 'x-mock-tokens': '1' },
+		body: { model: 'c', max_tokens: 10, messages: AMSGS, stream: true } });
+	assert.deepEqual(wire.events.map((e) => e.event), ['message_start', 'content_block_start',
+		'ping', 'content_block_delta', 'content_block_stop', 'message_delta', 'message_stop']);
+	for (const e of wire.events)
+		assert.equal(JSON.parse(e.data).type, e.event);
+	assert.match(wire.headers['request-id'], /^req_/);
+
+	const count = await client.messages.countTokens({ model: 'claude-sonnet-4-5',
+		system: [{ type: 'text', text: 'abcd' }], messages: AMSGS });
+	assert.deepEqual(count, { input_tokens: 4 });
+	const noV1 = await request({ method: 'POST', path: '/messages/count_tokens',
+		headers: { 'anthropic-version': '2023-06-01' }, body: { model: 'c', messages: AMSGS } });
+	assert.deepEqual(noV1.json, { input_tokens: 3 });
+});
+
+test('anthropic: errors have Anthropic\'s shape', async () => {
+	const client = anthropic();
+	await assert.rejects(client.messages.create({ model: 'c', messages: AMSGS }), (e) => {
+		assert.equal(e.status, 400);
+		assert.equal(e.type, 'invalid_request_error');
+		assert.equal(e.error.type, 'error');
+		assert.match(e.error.error.message, /max_tokens/);
+		assert.match(e.requestID, /^req_/);
+		return true;
+	});
+	for (const [model, status, type] of [['mock-error-429', 429, 'rate_limit_error'],
+		['mock-error-500', 500, 'api_error'], ['mock-error-529', 529, 'overloaded_error'],
+		['mock-error-401', 401, 'authentication_error'], ['mock-error-404', 404, 'not_found_error']]) {
+		await assert.rejects(client.messages.create({ model, max_tokens: 5, messages: AMSGS }),
+			(e) => e.status === status && e.type === type, model);
+	}
+	const noVersion = await request({ method: 'POST', path: '/v1/messages',
+		body: { model: 'c', max_tokens: 5, messages: AMSGS } });
+	assert.equal(noVersion.status, 400);
+	assert.equal(noVersion.json.type, 'error');
+	assert.equal(noVersion.json.error.type, 'invalid_request_error');
+	assert.match(noVersion.json.error.message, /anthropic-version/);
+	const rl = await request({ method: 'POST', path: '/v1/messages',
+		headers: { 'anthropic-version': '2023-06-01' },
+		body: { model: 'mock-error-429', max_tokens: 5, messages: AMSGS } });
+	assert.equal(rl.headers['retry-after'], '2');
+});
+
 // ---------------------------------------------------------------- introspection
 
 test('/_mock/last?path= and /_mock/requests show each path\'s last request', async () => {
@@ -834,6 +942,52 @@ test('/_mock/last?path= and /_mock/requests show each path\'s last request', asy
 	const last = (await request({ path: '/_mock/last' })).json;
 	assert.equal(last.route, '/chat/completions');
 	assert.equal(typeof last.body_sha256, 'string');
+});
+
+test('behaviour models on the new endpoints', async () => {
+	const wav = makeWav();
+	// mock-error-429 everywhere, OpenAI's shape.
+	for (const [p, body] of [
+		['/v1/completions', { model: 'mock-error-429', prompt: 'x' }],
+		['/v1/responses', { model: 'mock-error-429', input: 'x' }],
+		['/v1/moderations', { model: 'mock-error-429', input: 'x' }],
+		['/v1/images/generations', { model: 'mock-error-429', prompt: 'x' }],
+		['/v1/audio/speech', { model: 'mock-error-429', input: 'x', voice: 'alloy' }],
+		['/v1/audio/translations', multipart({ model: 'mock-error-429' },
+			{ file: ['a.wav', wav, 'audio/wav'] })],
+	]) {
+		const r = await request({ method: 'POST', path: p, body });
+		assert.equal(r.status, 429, p);
+		assert.equal(r.headers['retry-after'], '2', p);
+		assert.equal(r.json.error.code, 'rate_limit_exceeded', p);
+	}
+	// mock-cut: two events, then the connection drops.
+	const headers = { 'anthropic-version': '2023-06-01', 'x-mock-tokens': '10' };
+	for (const [p, body] of [
+		['/v1/responses', { model: 'mock-cut', input: 'x', stream: true }],
+		['/v1/completions', { model: 'mock-cut', prompt: 'x', stream: true }],
+		['/v1/messages', { model: 'mock-cut', max_tokens: 50, messages: AMSGS, stream: true }],
+		['/v1/audio/transcriptions', multipart({ model: 'gpt-4o/mock-cut', stream: 'true' },
+			{ file: ['a.wav', wav, 'audio/wav'] })],
+	]) {
+		const r = await request({ method: 'POST', path: p, body, headers });
+		assert.equal(r.status, 200, p);
+		assert.equal(r.aborted, true, p);
+		assert.equal(r.events.length, 2, p);
+	}
+	const speech = await request({ method: 'POST', path: '/v1/audio/speech',
+		body: { model: 'mock-cut', input: 'hello there', voice: 'alloy' } });
+	assert.equal(speech.aborted, true);
+	assert.ok(speech.bytes.length < 23 * 192);
+	// mock-hang: no answer.
+	await assert.rejects(request({ method: 'POST', path: '/v1/messages', headers,
+		body: { model: 'mock-hang', max_tokens: 5, messages: AMSGS }, timeoutMs: 200 }),
+	/timeout/);
+	// Delays apply to the new endpoints too.
+	const t0 = performance.now();
+	await request({ method: 'POST', path: '/v1/moderations', body: { input: 'x' },
+		headers: { 'x-mock-first-delay-ms': '100', 'x-mock-delay-ms': '50' } });
+	assert.ok(performance.now() - t0 >= 145);
 });
 
 test('SIGTERM exits 0 promptly even with a request hanging', async () => {

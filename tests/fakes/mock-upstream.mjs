@@ -25,6 +25,7 @@ import {
 	IMAGE_PNG, handleImageGenerations, handleImageEdits, handleImageVariations,
 	handleTranscriptions, handleTranslations, handleSpeech,
 } from './mock/media.mjs';
+import { handleMessages, handleCountTokens } from './mock/anthropic.mjs';
 
 // ---------------------------------------------------------------- arguments
 
@@ -214,8 +215,11 @@ function handleIntrospection(ctx) {
 	return false;
 }
 
-// Routes: path (without /v1) -> [method, handler].
+// Routes: path (without /v1) -> [method, handler, api]; api is 'anthropic'
+// for Anthropic's endpoints.
 const ROUTES = new Map([
+	['/messages', ['POST', handleMessages, 'anthropic']],
+	['/messages/count_tokens', ['POST', handleCountTokens, 'anthropic']],
 	['/chat/completions', ['POST', handleChat]],
 	['/embeddings', ['POST', handleEmbeddings]],
 	['/models', ['GET', handleModels]],

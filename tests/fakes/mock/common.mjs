@@ -111,8 +111,9 @@ export function headerInt(req, name, dflt, cap) {
 }
 
 // The x-mock-* request headers. Returns the controls, or null after
-// answering 400 for a malformed one.
-export function readControls(req, res) {
+// answering 400 for a malformed one. `errorOut(res, status, message)` lets
+// the Anthropic routes answer in their own error shape.
+export function readControls(req, res, errorOut) {
 	const c = {
 		tokens: headerInt(req, 'x-mock-tokens', DEFAULT_TOKENS, MAX_TOKENS),
 		delay: headerInt(req, 'x-mock-delay-ms', 0, MAX_DELAY_MS),
@@ -130,8 +131,11 @@ export function readControls(req, res) {
 	c.tokensGiven = req.headers['x-mock-tokens'] !== undefined;
 	for (const [k, v] of Object.entries(c)) {
 		if (v === null) {
-			sendError(res, 400, `mock: malformed x-mock header (${k})`,
-				'invalid_request_error', 'invalid_mock_header');
+			const msg = `mock: malformed x-mock header (${k})`;
+			if (errorOut)
+				errorOut(res, 400, msg);
+			else
+				sendError(res, 400, msg, 'invalid_request_error', 'invalid_mock_header');
 			return null;
 		}
 	}
