@@ -54,6 +54,17 @@ function startMock(args = []) {
 	});
 }
 
+// Stop a mock started by a test: SIGTERM, then wait for the exit.
+async function stopMock(m) {
+	if (m.child.exitCode !== null || m.child.signalCode !== null)
+		return;
+	const gone = new Promise((r) => m.child.once('exit', r));
+	m.child.kill('SIGTERM');
+	const t = setTimeout(() => m.child.kill('SIGKILL'), 3000);
+	await gone;
+	clearTimeout(t);
+}
+
 // A multipart/form-data body: fields { name: value }, files
 // { name: [filename, Buffer, contentType] }. Sets no header: pass
 // multipartType as content-type (request() does so for a Buffer body made
@@ -896,6 +907,168 @@ test('anthropic: errors have Anthropic\'s shape', async () => {
 		headers: { 'anthropic-version': '2023-06-01' },
 		body: { model: 'mock-error-429', max_tokens: 5, messages: AMSGS } });
 	assert.equal(rl.headers['retry-after'], '2');
+});
+
+test('anthropic: --anthropic-auth requires the x-api-key', async () => {
+	const m = await startMock(['--anthropic-auth', 'sk-ant-right']);
+	try {
+		const url = `http://127.0.0.1:${m.port}`;
+		const wrong = new Anthropic({ apiKey: 'sk-ant-wrong', baseURL: url, maxRetries: 0 });
+		await assert.rejects(wrong.messages.create({ model: 'c', max_tokens: 5,
+			messages: AMSGS }), (e) => {
+			assert.ok(e instanceof Anthropic.AuthenticationError);
+			assert.equal(e.status, 401);
+			assert.deepEqual(Object.keys(e.error), ['type', 'error', 'request_id']);
+			assert.equal(e.error.type, 'error');
+			assert.equal(e.error.error.type, 'authentication_error');
+			assert.equal(e.error.error.message, 'invalid x-api-key');
+			return true;
+		});
+		const none = await request({ port: m.port, method: 'POST', path: '/v1/messages',
+			headers: { 'anthropic-version': '2023-06-01' },
+			body: { model: 'c', max_tokens: 5, messages: AMSGS } });
+		assert.equal(none.status, 401);
+		assert.equal(none.json.error.message, 'x-api-key header is required');
+		const right = new Anthropic({ apiKey: 'sk-ant-right', baseURL: url, maxRetries: 0 });
+		const ok = await right.messages.create({ model: 'c', max_tokens: 5, messages: AMSGS });
+		assert.equal(ok.type, 'message');
+		// This SDK sends the key as "Authorization: Bearer"; x-api-key works as well.
+		const seen = (await request({ port: m.port, path: '/_mock/last?path=/v1/messages' })).json;
+		assert.equal(seen.headers.authorization, 'Bearer sk-ant-right');
+		assert.equal(typeof seen.headers['anthropic-version'], 'string');
+		const byHeader = new Anthropic({ apiKey: null, baseURL: url, maxRetries: 0,
+			defaultHeaders: { 'x-api-key': 'sk-ant-right' } });
+		const ok2 = await byHeader.messages.create({ model: 'c', max_tokens: 5, messages: AMSGS });
+		assert.equal(ok2.type, 'message');
+		const seen2 = (await request({ port: m.port, path: '/_mock/last?path=/v1/messages' })).json;
+		assert.equal(seen2.headers['x-api-key'], 'sk-ant-right');
+		assert.equal(seen2.headers.authorization, undefined);
+		const count = await right.messages.countTokens({ model: 'c', messages: AMSGS });
+		assert.equal(count.input_tokens, 3);
+		// OpenAI endpoints are not guarded.
+		const chatOk = await request({ port: m.port, method: 'POST', path: '/v1/chat/completions',
+			body: { model: 'm', messages: MSGS } });
+		assert.equal(chatOk.status, 200);
+	} finally {
+		await stopMock(m);
+	}
+});
+
+// ---------------------------------------------------------------- provider flags
+
+test('--name labels every answer with x-mock-provider', async () => {
+	const m = await startMock(['--name', 'provider-b']);
+	try {
+		for (const opts of [
+			{ method: 'POST', path: '/v1/chat/completions', body: { model: 'm', messages: MSGS } },
+			{ method: 'POST', path: '/v1/chat/completions',
+				body: { model: 'm', messages: MSGS, stream: true } },
+			{ method: 'POST', path: '/v1/chat/completions', body: { model: 'mock-error-500',
+				messages: MSGS } },
+			{ path: '/v1/nope' },
+			{ path: '/_mock/stats' },
+		]) {
+			const r = await request({ port: m.port, ...opts });
+			assert.equal(r.headers['x-mock-provider'], 'provider-b', opts.path);
+		}
+		const client = new OpenAI({ apiKey: 'k', baseURL: `http://127.0.0.1:${m.port}/v1`,
+			maxRetries: 0 });
+		const { response } = await client.chat.completions.create({ model: 'm',
+			messages: MSGS }).withResponse();
+		assert.equal(response.headers.get('x-mock-provider'), 'provider-b');
+	} finally {
+		await stopMock(m);
+	}
+	const plain = await request({ path: '/v1/models' });
+	assert.equal(plain.headers['x-mock-provider'], undefined);
+});
+
+test('--status makes every POST fail like a provider that is down or out of credit', async () => {
+	const cases = [
+		[429, OpenAI.RateLimitError, 'tokens', 'rate_limit_exceeded', 'rate_limit_error'],
+		[402, OpenAI.APIError, 'insufficient_quota', 402, 'billing_error'],
+		[500, OpenAI.InternalServerError, 'server_error', null, 'api_error'],
+		[502, OpenAI.InternalServerError, 'server_error', null, 'api_error'],
+		[503, OpenAI.InternalServerError, 'server_error', null, 'api_error'],
+	];
+	for (const [status, cls, type, code, anthropicType] of cases) {
+		const m = await startMock(['--status', String(status)]);
+		try {
+			const client = new OpenAI({ apiKey: 'k', baseURL: `http://127.0.0.1:${m.port}/v1`,
+				maxRetries: 0 });
+			await assert.rejects(client.chat.completions.create({ model: 'gpt-4o',
+				messages: MSGS }), (e) => {
+				assert.ok(e instanceof cls, `${status}: ${e.constructor.name}`);
+				assert.equal(e.status, status);
+				assert.equal(e.type, type);
+				assert.equal(e.code, code);
+				return true;
+			});
+			const r = await request({ port: m.port, method: 'POST', path: '/embeddings',
+				body: { model: 'x', input: 'y' } });
+			assert.equal(r.status, status);
+			if (status === 429) {
+				assert.equal(r.headers['retry-after'], '2');
+				assert.match(r.json.error.message, /^Rate limit reached for x /);
+			}
+			if (status === 402)
+				assert.match(r.json.error.message, /^Insufficient credits/);
+			// Multipart uploads and Anthropic's endpoint fail too, the latter in its shape.
+			const up = await request({ port: m.port, method: 'POST',
+				path: '/v1/audio/transcriptions', body: multipart({ model: 'whisper-1' },
+					{ file: ['a.wav', makeWav(), 'audio/wav'] }) });
+			assert.equal(up.status, status);
+			const an = await request({ port: m.port, method: 'POST', path: '/v1/messages',
+				headers: { 'anthropic-version': '2023-06-01' },
+				body: { model: 'c', max_tokens: 5, messages: AMSGS } });
+			assert.equal(an.status, status);
+			assert.equal(an.json.type, 'error');
+			assert.equal(an.json.error.type, anthropicType);
+			// GETs still answer.
+			const models = await request({ port: m.port, path: '/v1/models' });
+			assert.equal(models.status, 200);
+		} finally {
+			await stopMock(m);
+		}
+	}
+});
+
+test('--reject-param answers 400 only when the body carries that parameter', async () => {
+	const m = await startMock(['--reject-param', 'temperature', '--reject-param', 'timestamp_granularities']);
+	try {
+		const client = new OpenAI({ apiKey: 'k', baseURL: `http://127.0.0.1:${m.port}/v1`,
+			maxRetries: 0 });
+		await assert.rejects(client.chat.completions.create({ model: 'o1', messages: MSGS,
+			temperature: 0.2 }), (e) => {
+			assert.ok(e instanceof OpenAI.BadRequestError);
+			assert.equal(e.message, '400 Unsupported parameter: \'temperature\' is not ' +
+				'supported with this model.');
+			assert.equal(e.type, 'invalid_request_error');
+			assert.equal(e.param, 'temperature');
+			assert.equal(e.code, 'unsupported_parameter');
+			return true;
+		});
+		const ok = await client.chat.completions.create({ model: 'o1', messages: MSGS });
+		assert.equal(ok.object, 'chat.completion');
+		// A nested key of that name is not a top-level parameter.
+		const nested = await client.chat.completions.create({ model: 'o1', messages: MSGS,
+			metadata: { temperature: 'x' } });
+		assert.equal(nested.object, 'chat.completion');
+		// Form fields count, arrays (name[]) included.
+		await assert.rejects(client.audio.transcriptions.create({ model: 'whisper-1',
+			file: await toFile(makeWav(), 'a.wav'), response_format: 'verbose_json',
+			timestamp_granularities: ['word'] }), (e) => e.status === 400 &&
+			e.param === 'timestamp_granularities');
+		// Anthropic's endpoint answers in its own shape.
+		const an = await request({ port: m.port, method: 'POST', path: '/v1/messages',
+			headers: { 'anthropic-version': '2023-06-01' },
+			body: { model: 'c', max_tokens: 5, messages: AMSGS, temperature: 1 } });
+		assert.equal(an.status, 400);
+		assert.deepEqual(an.json.error, { type: 'invalid_request_error',
+			message: 'temperature: Extra inputs are not permitted' });
+	} finally {
+		await stopMock(m);
+	}
 });
 
 // ---------------------------------------------------------------- introspection

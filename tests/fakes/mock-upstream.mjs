@@ -15,7 +15,9 @@
 import http from 'node:http';
 import { createHash } from 'node:crypto';
 
-import { MAX_BODY_BYTES, parseUint, sendJson, sendError } from './mock/common.mjs';
+import {
+	MAX_BODY_BYTES, parseUint, sendJson, sendError, RATE_LIMIT_MESSAGE, SERVER_ERROR_MESSAGE,
+} from './mock/common.mjs';
 import { parseMultipart, formView, boundaryOf } from './mock/multipart.mjs';
 import {
 	handleChat, handleEmbeddings, handleModels, handleModel, handleCompletions,
@@ -25,18 +27,30 @@ import {
 	IMAGE_PNG, handleImageGenerations, handleImageEdits, handleImageVariations,
 	handleTranscriptions, handleTranslations, handleSpeech,
 } from './mock/media.mjs';
-import { handleMessages, handleCountTokens } from './mock/anthropic.mjs';
+import {
+	handleMessages, handleCountTokens, sendAnthropicError, sendAnthropicStatus,
+} from './mock/anthropic.mjs';
 
 // ---------------------------------------------------------------- arguments
 
+const USAGE = 'usage: node mock-upstream.mjs [--port N] [--host ADDR] [--name LABEL]\n' +
+	'         [--status CODE] [--reject-param NAME]... [--anthropic-auth KEY]\n';
+
 function usage(msg) {
-	process.stderr.write(`mock-upstream: ${msg}\n` +
-		'usage: node mock-upstream.mjs [--port N] [--host ADDR]\n');
+	process.stderr.write(`mock-upstream: ${msg}\n${USAGE}`);
 	process.exit(2);
 }
 
+const OPTIONS = ['--port', '--host', '--name', '--status', '--reject-param', '--anthropic-auth'];
+
 function parseArgs(argv) {
-	const opt = { port: 0, host: '127.0.0.1' };
+	const opt = {
+		port: 0, host: '127.0.0.1',
+		name: null,		// --name: the x-mock-provider header
+		status: null,		// --status: every API POST answers this
+		rejectParams: [],	// --reject-param (repeatable)
+		anthropicAuth: null,	// --anthropic-auth: the x-api-key required
+	};
 	for (let i = 0; i < argv.length; i++) {
 		const a = argv[i];
 		let name = a, val;
@@ -45,22 +59,49 @@ function parseArgs(argv) {
 			name = a.slice(0, eq);
 			val = a.slice(eq + 1);
 		}
-		if (name !== '--port' && name !== '--host')
+		if (!OPTIONS.includes(name))
 			usage(`unknown argument ${a}`);
 		if (val === undefined) {
 			if (i + 1 >= argv.length)
 				usage(`${name} needs a value`);
 			val = argv[++i];
 		}
-		if (name === '--port') {
+		switch (name) {
+		case '--port': {
 			const p = parseUint(val, 65535);
 			if (p === null)
 				usage(`bad port ${val}`);
 			opt.port = p;
-		} else {
+			break;
+		}
+		case '--host':
 			if (val === '')
 				usage('empty host');
 			opt.host = val;
+			break;
+		case '--name':
+			// It goes into a header: visible ASCII and inner spaces only.
+			if (!/^[\x21-\x7e]([\x20-\x7e]*[\x21-\x7e])?$/.test(val))
+				usage(`bad name ${JSON.stringify(val)}`);
+			opt.name = val;
+			break;
+		case '--status': {
+			const st = parseUint(val, 599);
+			if (st === null || st < 400)
+				usage(`bad status ${val} (400..599)`);
+			opt.status = st;
+			break;
+		}
+		case '--reject-param':
+			if (val === '')
+				usage('empty parameter name');
+			opt.rejectParams.push(val);
+			break;
+		case '--anthropic-auth':
+			if (val === '')
+				usage('empty key');
+			opt.anthropicAuth = val;
+			break;
 		}
 	}
 	return opt;
@@ -68,6 +109,7 @@ function parseArgs(argv) {
 
 // ---------------------------------------------------------------- state
 
+let opt;		// the command line
 const stats = { requests: 0, connections: 0, api_connections: 0 };
 let lastChat = null;	// the last POST /chat/completions, for GET /_mock/last
 const lastByRoute = new Map();	// route -> the last API request on it
@@ -216,7 +258,7 @@ function handleIntrospection(ctx) {
 }
 
 // Routes: path (without /v1) -> [method, handler, api]; api is 'anthropic'
-// for Anthropic's endpoints.
+// for Anthropic's endpoints (their errors have Anthropic's shape).
 const ROUTES = new Map([
 	['/messages', ['POST', handleMessages, 'anthropic']],
 	['/messages/count_tokens', ['POST', handleCountTokens, 'anthropic']],
@@ -251,6 +293,62 @@ function findRoute(route) {
 	return undefined;
 }
 
+// The model a request names (JSON or form field), for error messages.
+function modelOf(ctx) {
+	if (boundaryOf(ctx.contentType) !== null)
+		return ctx.form()?.field('model') ?? 'unknown';
+	const j = ctx.json();
+	return j.ok && j.value && typeof j.value.model === 'string' ? j.value.model : 'unknown';
+}
+
+// --status: the provider's failure answer, in the route's error shape.
+function answerStatus(ctx, r) {
+	const { res } = ctx;
+	const status = opt.status;
+	if (r !== undefined && r[2] === 'anthropic')
+		return sendAnthropicStatus(res, status);
+	switch (status) {
+	case 402:
+		// OpenRouter's out-of-credit answer, with OpenAI's error type for it.
+		return sendJson(res, 402, { error: {
+			message: 'Insufficient credits. Add more using https://openrouter.ai/settings/credits',
+			type: 'insufficient_quota', param: null, code: 402 } });
+	case 429:
+		return sendError(res, 429, RATE_LIMIT_MESSAGE(modelOf(ctx)), 'tokens',
+			'rate_limit_exceeded', { 'retry-after': '2' });
+	case 500:
+		return sendError(res, 500, SERVER_ERROR_MESSAGE, 'server_error', null);
+	case 502:
+		return sendError(res, 502, 'Bad gateway.', 'server_error', null);
+	case 503:
+		return sendError(res, 503, 'The server is overloaded or not ready yet.',
+			'server_error', null);
+	case 401:
+		return sendError(res, 401, 'Incorrect API key provided: sk-mock****.',
+			'invalid_request_error', 'invalid_api_key');
+	default:
+		return sendError(res, status, `mock: this provider answers ${status} (--status).`,
+			status < 500 ? 'invalid_request_error' : 'server_error', null);
+	}
+}
+
+// --reject-param: the first rejected name the body carries (a top-level JSON
+// key, or a form field NAME or NAME[]), or null.
+function rejectedParam(ctx) {
+	if (opt.rejectParams.length === 0)
+		return null;
+	let names;
+	if (boundaryOf(ctx.contentType) !== null) {
+		names = ctx.form()?.names() ?? [];
+	} else {
+		const j = ctx.json();
+		if (!j.ok || j.value === null || typeof j.value !== 'object' || Array.isArray(j.value))
+			return null;
+		names = Object.keys(j.value);
+	}
+	return opt.rejectParams.find((n) => names.includes(n)) ?? null;
+}
+
 function dispatch(req, res, buf) {
 	const ctx = makeContext(req, res, buf);
 	if (req.url.startsWith('/_mock/')) {
@@ -266,6 +364,31 @@ function dispatch(req, res, buf) {
 		lastByRoute.set(ctx.route, recordOf(ctx));
 	}
 	const r = findRoute(ctx.route);
+	const anthropic = r !== undefined && r[2] === 'anthropic';
+	if (anthropic && opt.anthropicAuth !== null && req.method === r[0]) {
+		// The key comes as x-api-key, or as "Authorization: Bearer KEY" (what
+		// @anthropic-ai/sdk 1.x sends); either one matching is enough.
+		const keys = [];
+		if (req.headers['x-api-key'] !== undefined)
+			keys.push(req.headers['x-api-key']);
+		const m = /^Bearer (.+)$/.exec(req.headers.authorization ?? '');
+		if (m !== null)
+			keys.push(m[1]);
+		if (keys.length === 0) {
+			sendAnthropicError(res, 401, 'authentication_error', 'x-api-key header is required');
+			return;
+		}
+		if (!keys.includes(opt.anthropicAuth)) {
+			sendAnthropicError(res, 401, 'authentication_error', 'invalid x-api-key');
+			return;
+		}
+	}
+	if (opt.status !== null && req.method === 'POST' && !req.url.startsWith('/_mock/')) {
+		if (ctx.route === '/chat/completions')
+			lastChat = recordOf(ctx);
+		answerStatus(ctx, r);
+		return;
+	}
 	if (r === undefined) {
 		sendError(res, 404, `Invalid URL (${req.method} ${req.url})`,
 			'invalid_request_error', 'unknown_url');
@@ -277,10 +400,26 @@ function dispatch(req, res, buf) {
 	}
 	if (ctx.route === '/chat/completions')
 		lastChat = recordOf(ctx);
+	if (req.method === 'POST') {
+		const bad = rejectedParam(ctx);
+		if (bad !== null) {
+			if (anthropic) {
+				sendAnthropicError(res, 400, 'invalid_request_error',
+					`${bad}: Extra inputs are not permitted`);
+			} else {
+				sendError(res, 400, `Unsupported parameter: '${bad}' is not supported ` +
+					'with this model.', 'invalid_request_error', 'unsupported_parameter',
+				undefined, bad);
+			}
+			return;
+		}
+	}
 	r[1](ctx);
 }
 
 function onRequest(req, res) {
+	if (opt.name !== null)
+		res.setHeader('x-mock-provider', opt.name);
 	const cl = req.headers['content-length'];
 	if (cl !== undefined) {
 		const n = parseUint(cl, Number.MAX_SAFE_INTEGER);
@@ -318,7 +457,7 @@ function onRequest(req, res) {
 // ---------------------------------------------------------------- main
 
 function main() {
-	const opt = parseArgs(process.argv.slice(2));
+	opt = parseArgs(process.argv.slice(2));
 	const server = http.createServer({
 		keepAlive: true,
 		noDelay: true,
