@@ -207,6 +207,9 @@ test('x-mock-tokens sets the completion length; prompt_tokens is at least 1', as
 	assert.equal(parts.json.usage.prompt_tokens, 2);
 	const bad = await chat({ model: 'm', messages: [] }, { 'x-mock-tokens': '3x' });
 	assert.equal(bad.status, 400);
+	// Headers of other endpoints are not chat's concern.
+	const cache = await chat({ model: 'm', messages: [] }, { 'x-mock-cache-read': 'x' });
+	assert.equal(cache.status, 200);
 });
 
 test('mock-no-usage omits usage on a non-stream reply', async () => {
@@ -544,6 +547,9 @@ test('responses: a response object through the SDK, input as a string or items',
 	assert.deepEqual(items.incomplete_details, { reason: 'max_output_tokens' });
 	assert.equal(items.output_text, 'tok0 tok1');
 
+	const badCache = await request({ method: 'POST', path: '/responses',
+		body: { model: 'm', input: 'x' }, headers: { 'x-mock-cache-read': '1.5' } });
+	assert.equal(badCache.status, 400);
 	const nu = await request({ method: 'POST', path: '/responses',
 		body: { model: 'mock-no-usage', input: 'x' } });
 	assert.equal(nu.status, 200);

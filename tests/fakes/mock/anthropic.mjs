@@ -159,7 +159,10 @@ function prepare(ctx, needMaxTokens) {
 	const b = behaviourOf(body.model);
 	if (answerBehaviour(b, body.model, res))
 		return null;
-	const c = readControls(req, res, (r, status, message) => invalid(r, message));
+	const c = readControls(req, res, {
+		cache: true,
+		errorOut: (r, status, message) => invalid(r, message),
+	});
 	if (c === null)
 		return null;
 	const inputTokens = promptTokensOf(c, ctx, promptChars(body));

@@ -111,9 +111,11 @@ export function headerInt(req, name, dflt, cap) {
 }
 
 // The x-mock-* request headers. Returns the controls, or null after
-// answering 400 for a malformed one. `errorOut(res, status, message)` lets
-// the Anthropic routes answer in their own error shape.
-export function readControls(req, res, errorOut) {
+// answering 400 for a malformed one. opts.cache: also read x-mock-cache-read
+// and x-mock-cache-write (only the endpoints that report cache usage do, so
+// the others ignore them). opts.errorOut(res, status, message) lets the
+// Anthropic routes answer in their own error shape.
+export function readControls(req, res, opts = {}) {
 	const c = {
 		tokens: headerInt(req, 'x-mock-tokens', DEFAULT_TOKENS, MAX_TOKENS),
 		delay: headerInt(req, 'x-mock-delay-ms', 0, MAX_DELAY_MS),
@@ -121,8 +123,8 @@ export function readControls(req, res, errorOut) {
 		// null: counted from the contents; 'bytes': from the body size
 		promptTokens: req.headers['x-mock-prompt-tokens'] === 'bytes' ? 'bytes'
 			: headerInt(req, 'x-mock-prompt-tokens', -1, MAX_PROMPT_TOKENS),
-		cacheRead: headerInt(req, 'x-mock-cache-read', 0, MAX_PROMPT_TOKENS),
-		cacheWrite: headerInt(req, 'x-mock-cache-write', 0, MAX_PROMPT_TOKENS),
+		cacheRead: opts.cache ? headerInt(req, 'x-mock-cache-read', 0, MAX_PROMPT_TOKENS) : 0,
+		cacheWrite: opts.cache ? headerInt(req, 'x-mock-cache-write', 0, MAX_PROMPT_TOKENS) : 0,
 	};
 	if (c.promptTokens === -1)
 		c.promptTokens = undefined;
@@ -132,8 +134,8 @@ export function readControls(req, res, errorOut) {
 	for (const [k, v] of Object.entries(c)) {
 		if (v === null) {
 			const msg = `mock: malformed x-mock header (${k})`;
-			if (errorOut)
-				errorOut(res, 400, msg);
+			if (opts.errorOut)
+				opts.errorOut(res, 400, msg);
 			else
 				sendError(res, 400, msg, 'invalid_request_error', 'invalid_mock_header');
 			return null;

@@ -480,7 +480,7 @@ export function handleResponses(ctx) {
 	const b = behaviourOf(body.model);
 	if (answerFixedBehaviour(b, body.model, res))
 		return;
-	const c = readControls(req, res);
+	const c = readControls(req, res, { cache: true });
 	if (c === null)
 		return;
 	let chars = responsesInputChars(body.input);
