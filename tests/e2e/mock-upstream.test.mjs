@@ -685,6 +685,12 @@ test('images: generate, edit (a PNG via toFile) and variations through the SDK',
 	assert.equal(img.headers.get('content-type'), 'image/png');
 	assert.deepEqual(pngSize(Buffer.from(await img.arrayBuffer())), { width: 1, height: 1 });
 
+	// JSON edits (gpt-image models) reference their images.
+	const je = await request({ method: 'POST', path: '/v1/images/edits', body: {
+		model: 'gpt-image-1', prompt: 'x', images: [{ image_url: 'https://example.com/a.png' }] } });
+	assert.equal(je.status, 200);
+	assert.equal(je.json.usage.input_tokens_details.image_tokens, 255);
+
 	const noImage = await request({ method: 'POST', path: '/images/edits',
 		body: multipart({ prompt: 'x' }) });
 	assert.equal(noImage.status, 400);
@@ -1121,6 +1127,36 @@ test('/_mock/last?path= and /_mock/requests show each path\'s last request', asy
 	const last = (await request({ path: '/_mock/last' })).json;
 	assert.equal(last.route, '/chat/completions');
 	assert.equal(typeof last.body_sha256, 'string');
+});
+
+test('every new endpoint answers with and without the /v1 prefix', async () => {
+	const wav = makeWav();
+	const png = makePng();
+	const ah = { 'anthropic-version': '2023-06-01' };
+	const cases = [
+		['/completions', { model: 'm', prompt: 'x' }],
+		['/moderations', { input: 'x' }],
+		['/responses', { model: 'm', input: 'x' }],
+		['/images/generations', { prompt: 'x' }],
+		['/images/edits', () => multipart({ prompt: 'x' }, { image: ['a.png', png, 'image/png'] })],
+		['/images/variations', () => multipart({}, { image: ['a.png', png, 'image/png'] })],
+		['/audio/transcriptions', () => multipart({ model: 'whisper-1' },
+			{ file: ['a.wav', wav, 'audio/wav'] })],
+		['/audio/translations', () => multipart({ model: 'whisper-1' },
+			{ file: ['a.wav', wav, 'audio/wav'] })],
+		['/audio/speech', { model: 'tts-1', input: 'x', voice: 'alloy' }],
+		['/messages', { model: 'c', max_tokens: 5, messages: AMSGS }, ah],
+		['/messages/count_tokens', { model: 'c', messages: AMSGS }, ah],
+	];
+	for (const [p, body, headers] of cases) {
+		for (const prefix of ['/v1', '']) {
+			const r = await request({ method: 'POST', path: prefix + p, headers,
+				body: typeof body === 'function' ? body() : body });
+			assert.equal(r.status, 200, prefix + p);
+		}
+	}
+	for (const prefix of ['/v1', ''])
+		assert.equal((await request({ path: `${prefix}/models/mock-model` })).status, 200);
 });
 
 test('behaviour models on the new endpoints', async () => {
