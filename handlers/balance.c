@@ -44,16 +44,74 @@ body_object(struct req *r)
 	return o;
 }
 
-/* GET /v1/balance/info: the presented key, with its billing key's money. */
+/* Add a key's own usage and limits to o, in Routstr's order: total_requests,
+ * total_spent, balance_limit, balance_limit_reset, validity_date (absent
+ * limits are null). */
+static void
+add_usage(struct json_object *o, int64_t requests, int64_t spent,
+    const struct ledger_limits *lim)
+{
+	const char *reset = ledger_reset_name(lim->reset);
+
+	json_object_object_add(o, "total_requests", json_object_new_int64(requests));
+	json_object_object_add(o, "total_spent", json_object_new_int64(spent));
+	json_object_object_add(o, "balance_limit", opt_int(lim->has_limit, lim->balance_limit));
+	json_object_object_add(o, "balance_limit_reset", reset ? json_object_new_string(reset) : NULL);
+	json_object_object_add(o, "validity_date",
+	    opt_int(lim->has_validity, lim->validity_date));
+}
+
+/* The child keys of parent as Routstr's "child_keys" array, oldest first, or
+ * NULL in *out when it has none (Routstr then leaves the member out). A
+ * child's stored key is the key itself, so its "api_key" is the one its
+ * holder presents. Returns 0, or -1 after answering 500. */
+static int
+child_keys_json(struct req *r, const char *parent, struct json_object **out)
+{
+	struct ledger_child *rows;
+	struct json_object *arr, *c;
+	char key[LEDGER_KEY_MAX + 4];
+	size_t n = 0, total = 0, i;
+
+	*out = NULL;
+	rows = xcalloc(LEDGER_CHILD_LIST_MAX, sizeof(*rows));
+	if (ledger_children(r->worker->db, parent, rows, LEDGER_CHILD_LIST_MAX, &n,
+	    &total) != RERR_OK) {
+		free(rows);
+		api_error(r, E_CHILD_KEYS_READ_FAILED);
+		return -1;
+	}
+	if (total > n)
+		log_warn("balance info: key %.8s... has %zu child keys, listing the first %zu",
+		    parent, total, n);
+	if (n > 0) {
+		arr = json_object_new_array();
+		for (i = 0; i < n; i++) {
+			c = json_object_new_object();
+			snprintf(key, sizeof(key), "sk-%s", rows[i].hashed_key);
+			json_object_object_add(c, "api_key", json_object_new_string(key));
+			add_usage(c, rows[i].total_requests, rows[i].total_spent, &rows[i].lim);
+			json_object_array_add(arr, c);
+		}
+		*out = arr;
+	}
+	free(rows);
+	return 0;
+}
+
+/* GET /v1/balance/info: the presented key, with its billing key's money;
+ * a child names its parent, a parent lists its children. */
 void
 h_balance_info(struct req *r)
 {
 	struct auth a;
-	struct json_object *o;
+	struct json_object *o, *children = NULL;
 	char key[LEDGER_KEY_MAX + 4];
-	const char *reset;
 
 	if (auth_key(r, true, &a) < 0)
+		return;
+	/* Read before building the answer, so a failure answers only 500. */
+	if (a.key.parent[0] == '\0' && child_keys_json(r, a.hash, &children) < 0)
 		return;
 	o = json_object_new_object();
 	snprintf(key, sizeof(key), "sk-%s", a.hash);
@@ -61,20 +119,15 @@ h_balance_info(struct req *r)
 	json_object_object_add(o, "balance", json_object_new_int64(ledger_available(&a.billing)));
 	json_object_object_add(o, "reserved", json_object_new_int64(a.billing.reserved));
 	json_object_object_add(o, "is_child", json_object_new_boolean(a.key.parent[0] != '\0'));
-	json_object_object_add(o, "total_requests", json_object_new_int64(a.key.total_requests));
-	json_object_object_add(o, "total_spent", json_object_new_int64(a.key.total_spent));
-	json_object_object_add(o, "balance_limit",
-	    opt_int(a.key.lim.has_limit, a.key.lim.balance_limit));
-	reset = ledger_reset_name(a.key.lim.reset);
-	json_object_object_add(o, "balance_limit_reset", reset ? json_object_new_string(reset) : NULL);
-	json_object_object_add(o, "validity_date",
-	    opt_int(a.key.lim.has_validity, a.key.lim.validity_date));
+	add_usage(o, a.key.total_requests, a.key.total_spent, &a.key.lim);
 	if (a.key.parent[0]) {
 		char preview[16];
 
 		snprintf(preview, sizeof(preview), "%.8s...", a.key.parent);
 		json_object_object_add(o, "parent_key_preview", json_object_new_string(preview));
 	}
+	if (children != NULL)
+		json_object_object_add(o, "child_keys", children);
 	resp_json(r, 200, o);
 }
 

@@ -49,6 +49,8 @@ const struct api_err_def api_errs[E__MAX] = {
 	    "Unauthorized. You are not the parent of this key." },
 	[E_CHILD_RESET_FAILED] = { 500, "internal_error", NULL,
 	    "Could not reset the child key" },
+	[E_CHILD_KEYS_READ_FAILED] = { 500, "internal_error", NULL,
+	    "Could not read the child keys" },
 	[E_BALANCE_PATH_NOT_FOUND] = { 404, "not_found", NULL,
 	    "Not found check /docs for available endpoints" },
 	[E_JSON_SYNTAX] = { 400, "invalid_request_error", "invalid_json",

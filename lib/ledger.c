@@ -662,6 +662,76 @@ out:
 	return finish(db, e);
 }
 
+enum rerr
+ledger_children(struct db *db, const char *parent, struct ledger_child *rows, size_t max,
+    size_t *n, size_t *total)
+{
+	/* id order is creation order; the partial index on parent_key_hash
+	 * finds the rows. */
+	static const char list_sql[] =
+	    "SELECT hashed_key, total_requests, total_spent, balance_limit,"
+	    " balance_limit_reset, validity_date"
+	    " FROM api_keys WHERE parent_key_hash = ?1 ORDER BY id LIMIT ?2";
+	static const char count_sql[] =
+	    "SELECT count(*) FROM api_keys WHERE parent_key_hash = ?1";
+	sqlite3_stmt *st;
+	enum rerr e;
+	int rc = SQLITE_DONE;
+
+	*n = 0;
+	if (total != NULL)
+		*total = 0;
+	if (!key_ok(parent))
+		return RERR_INVALID;
+	/* A deferred read transaction: the list and the count agree. */
+	if (db_exec(db, "BEGIN") != RERR_OK)
+		return RERR_DB;
+	e = RERR_DB;
+	if ((st = db_stmt(db, list_sql)) == NULL)
+		goto out;
+	sqlite3_bind_text(st, 1, parent, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 2, (int64_t)(max > INT64_MAX ? INT64_MAX : max));
+	while (*n < max && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+		struct ledger_child *c = &rows[(*n)++];
+
+		memset(c, 0, sizeof(*c));
+		col_text(st, 0, c->hashed_key, sizeof(c->hashed_key));
+		c->total_requests = sqlite3_column_int64(st, 1);
+		c->total_spent = sqlite3_column_int64(st, 2);
+		c->lim.has_limit = sqlite3_column_type(st, 3) != SQLITE_NULL;
+		c->lim.balance_limit = col_i64_or(st, 3, 0);
+		c->lim.reset = ledger_reset_parse((const char *)sqlite3_column_text(st, 4));
+		c->lim.has_validity = sqlite3_column_type(st, 5) != SQLITE_NULL;
+		c->lim.validity_date = col_i64_or(st, 5, 0);
+	}
+	if (*n < max && rc != SQLITE_DONE) {
+		log_error("ledger: children: %s", sqlite3_errmsg(db_handle(db)));
+		sqlite3_reset(st);
+		goto out;
+	}
+	sqlite3_reset(st);
+	if (total != NULL) {
+		*total = *n;
+		/* Only a full page can hide more rows. */
+		if (*n == max) {
+			if ((st = db_stmt(db, count_sql)) == NULL)
+				goto out;
+			sqlite3_bind_text(st, 1, parent, -1, SQLITE_STATIC);
+			rc = sqlite3_step(st);
+			if (rc == SQLITE_ROW)
+				*total = (size_t)sqlite3_column_int64(st, 0);
+			sqlite3_reset(st);
+			if (rc != SQLITE_ROW)
+				goto out;
+		}
+	}
+	e = RERR_OK;
+out:
+	if (e != RERR_OK)
+		*n = 0;
+	return finish(db, e);
+}
+
 /* ------------------------------------------------------------------------ */
 /* Reservations                                                              */
 

@@ -25,6 +25,7 @@
 #define LEDGER_KEY_MAX 128	/* bytes of a hashed key (64 hex in practice) */
 #define LEDGER_TEXT_MAX 512	/* refund address, mint url, request id, model */
 #define LEDGER_CHILD_MAX 50	/* child keys per call, as Routstr */
+#define LEDGER_CHILD_LIST_MAX 1000	/* child keys one info answer lists */
 #define LEDGER_SWEEP_BATCH 1000	/* reservations examined per sweep call */
 #define LEDGER_AUDIT_MAX 1000	/* violations returned per audit */
 
@@ -225,6 +226,23 @@ enum rerr ledger_adjust(struct db *db, const char *hash, int64_t delta, const ch
 enum rerr ledger_child_keys_create(struct db *db, const char *parent,
     const char *const *hashes, size_t count, int64_t cost_each,
     const struct ledger_limits *lim, int64_t *parent_balance, int64_t *available);
+
+/* A child key as its parent's /v1/balance/info lists it. A child's
+ * hashed_key is the key itself (random, stored unhashed, as Routstr), so
+ * "sk-" + hashed_key is what its holder presents. */
+struct ledger_child {
+	char hashed_key[LEDGER_KEY_MAX + 1];
+	int64_t total_requests;
+	int64_t total_spent;
+	struct ledger_limits lim;
+};
+
+/* Copy up to max child keys of parent into rows, oldest first (the order
+ * they were created in), from one snapshot: *n gets how many were copied,
+ * *total (may be NULL) how many parent has. A key with no children, a child
+ * or an unknown key has none. rows is the caller's; nothing is borrowed. */
+enum rerr ledger_children(struct db *db, const char *parent, struct ledger_child *rows,
+    size_t max, size_t *n, size_t *total);
 
 /* Set a child's total_spent to 0 (and its reset time to now when it has a
  * policy). RERR_NOT_FOUND: no such key; RERR_CONFLICT: not parent's child. */

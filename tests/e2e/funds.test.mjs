@@ -1,7 +1,8 @@
 // Money that touches a mint, attacked across routes and under kill -9
 // (issue 7): one redemption credits one key once whatever the route; a
 // refund, a change or a redemption interrupted at every step ends with the
-// value with its owner; child keys cannot lift their own limits; and the
+// value with its owner; child keys cannot lift their own limits, and their
+// parent's /v1/balance/info lists them with their own figures; and the
 // audit fails on a surplus as well as a deficit. routstr.fcgi under lighttpd
 // (which respawns it after a kill), the Node test mint, the mock upstream.
 //
@@ -181,6 +182,54 @@ describe('funds under lighttpd', { skip: pre.skip }, () => {
 		// Presenting it without limits is still fine (Routstr returns the key).
 		const plain = await getJson(`${h.baseUrl}/v1/balance/create?initial_balance_token=${child}`);
 		assert.equal(plain.status, 200, plain.text);
+	});
+
+	it('/v1/balance/info: a parent lists its child keys with their own figures, a child lists none', async () => {
+		const INFO = ['api_key', 'balance', 'reserved', 'is_child', 'total_requests', 'total_spent',
+			'balance_limit', 'balance_limit_reset', 'validity_date'];
+		const CHILD = ['api_key', 'total_requests', 'total_spent', 'balance_limit', 'balance_limit_reset',
+			'validity_date'];
+		const parent = await fundedKey(h, 100);
+		// No children yet: Routstr leaves the member out.
+		let info = await balanceInfo(h, parent);
+		assert.deepEqual(Object.keys(info), INFO);
+
+		const validity = 4102444800;
+		const ck = await postJson(`${h.baseUrl}/v1/balance/child-key`,
+			{ count: 2, balance_limit: 60000, balance_limit_reset: 'daily', validity_date: validity }, bearer(parent));
+		assert.equal(ck.status, 200, ck.text);
+		const [idle, spender] = ck.json.api_keys;
+		const c = await chat(h, chatBody({ max_tokens: 100 }), { ...bearer(spender), 'x-mock-tokens': '7' });
+		assert.equal(c.status, 200, c.text.slice(0, 300));
+		const charged = Number(c.headers.get('x-routstr-cost-msats'));
+		assert.ok(charged > 0, `charged ${charged}`);
+
+		// The parent: its own figures, then both children in creation order,
+		// each with the key its holder presents and its own counters.
+		info = await balanceInfo(h, parent);
+		assert.deepEqual(Object.keys(info), [...INFO, 'child_keys']);
+		assert.equal(info.is_child, false);
+		assert.equal(info.balance, 100000 - ck.json.cost_msats - charged);
+		assert.equal(info.reserved, 0);
+		const limits = { balance_limit: 60000, balance_limit_reset: 'daily', validity_date: validity };
+		assert.deepEqual(info.child_keys, [
+			{ api_key: idle, total_requests: 0, total_spent: 0, ...limits },
+			{ api_key: spender, total_requests: 1, total_spent: charged, ...limits },
+		]);
+		for (const x of info.child_keys)
+			assert.deepEqual(Object.keys(x), CHILD);
+
+		// A child: its own counters, the parent's money, a preview of the
+		// parent and no child_keys.
+		const own = await balanceInfo(h, spender);
+		assert.deepEqual(Object.keys(own), [...INFO, 'parent_key_preview']);
+		assert.deepEqual(own, {
+			api_key: spender, balance: info.balance, reserved: 0, is_child: true,
+			total_requests: 1, total_spent: charged, ...limits,
+			parent_key_preview: `${parent.slice(3, 11)}...`,
+		});
+		assert.equal((await balanceInfo(h, idle)).child_keys, undefined);
+		assertAuditClean(h);
 	});
 
 	it('405 names the methods the route table allows', async () => {

@@ -435,6 +435,71 @@ START_TEST(t_child_keys)
 }
 END_TEST
 
+START_TEST(t_children)
+{
+	const char *first[] = { "kid-b", "kid-a" };
+	const char *second[] = { "kid-c" };
+	struct ledger_limits lim = { .has_limit = true, .balance_limit = 5000,
+	    .reset = LEDGER_RESET_WEEKLY };
+	struct ledger_limits none = { 0 };
+	struct ledger_child rows[4];
+	struct ledger_reserve_result r;
+	struct ledger_settle_result s;
+	size_t n = 99, total = 99;
+
+	make_key("parent", 10000, NULL);
+	make_key("other", 1000, NULL);
+	/* No children yet: nothing, and no count beyond the page. */
+	ck_assert_int_eq(ledger_children(db, "parent", rows, 4, &n, &total), RERR_OK);
+	ck_assert_uint_eq(n, 0);
+	ck_assert_uint_eq(total, 0);
+	ck_assert_int_eq(ledger_child_keys_create(db, "parent", first, 2, 0, &lim, NULL, NULL),
+	    RERR_OK);
+	ck_assert_int_eq(ledger_child_keys_create(db, "parent", second, 1, 0, &none, NULL, NULL),
+	    RERR_OK);
+	ck_assert_int_eq(ledger_reserve(db, "kid-a", 700, NULL, NULL, &r), RERR_OK);
+	ck_assert_int_eq(ledger_settle(db, r.id, 640, NULL, &s), RERR_OK);
+
+	/* Creation order, not key order; each child's own figures. */
+	ck_assert_int_eq(ledger_children(db, "parent", rows, 4, &n, &total), RERR_OK);
+	ck_assert_uint_eq(n, 3);
+	ck_assert_uint_eq(total, 3);
+	ck_assert_str_eq(rows[0].hashed_key, "kid-b");
+	ck_assert_str_eq(rows[1].hashed_key, "kid-a");
+	ck_assert_str_eq(rows[2].hashed_key, "kid-c");
+	ck_assert_int_eq(rows[0].total_requests, 0);
+	ck_assert_int_eq(rows[0].total_spent, 0);
+	ck_assert_int_eq(rows[1].total_requests, 1);
+	ck_assert_int_eq(rows[1].total_spent, 640);
+	ck_assert(rows[1].lim.has_limit);
+	ck_assert_int_eq(rows[1].lim.balance_limit, 5000);
+	ck_assert_int_eq(rows[1].lim.reset, LEDGER_RESET_WEEKLY);
+	ck_assert(!rows[1].lim.has_validity);
+	ck_assert(!rows[2].lim.has_limit);
+	ck_assert_int_eq(rows[2].lim.reset, LEDGER_RESET_NONE);
+
+	/* A short page: the first max, and how many there are. */
+	ck_assert_int_eq(ledger_children(db, "parent", rows, 2, &n, &total), RERR_OK);
+	ck_assert_uint_eq(n, 2);
+	ck_assert_uint_eq(total, 3);
+	ck_assert_str_eq(rows[1].hashed_key, "kid-a");
+	ck_assert_int_eq(ledger_children(db, "parent", rows, 0, &n, NULL), RERR_OK);
+	ck_assert_uint_eq(n, 0);
+
+	/* A child, another key, an unknown key: none. No key: refused. */
+	ck_assert_int_eq(ledger_children(db, "kid-a", rows, 4, &n, &total), RERR_OK);
+	ck_assert_uint_eq(n, 0);
+	ck_assert_uint_eq(total, 0);
+	ck_assert_int_eq(ledger_children(db, "other", rows, 4, &n, &total), RERR_OK);
+	ck_assert_uint_eq(n, 0);
+	ck_assert_int_eq(ledger_children(db, "nokey", rows, 4, &n, NULL), RERR_OK);
+	ck_assert_uint_eq(n, 0);
+	ck_assert_int_eq(ledger_children(db, "", rows, 4, &n, NULL), RERR_INVALID);
+	/* Read-only: the books are as they were. */
+	audit_clean(db, true);
+}
+END_TEST
+
 START_TEST(t_withdraw)
 {
 	struct ledger_reserve_result r;
@@ -879,6 +944,7 @@ suite(void)
 	tcase_add_test(tc, t_limit_periods);
 	tcase_add_test(tc, t_limits);
 	tcase_add_test(tc, t_child_keys);
+	tcase_add_test(tc, t_children);
 	tcase_add_test(tc, t_withdraw);
 	tcase_add_test(tc, t_journal_immutable);
 	tcase_add_test(tc, t_audit_detects);
