@@ -13,7 +13,6 @@
 #include "conf.h"
 #include "db.h"
 #include "log.h"
-#include "providers.h"
 #include "util.h"
 
 struct db *
@@ -41,8 +40,6 @@ cli_open_db(void)
 		free(path);
 		return NULL;
 	}
-	if (providers_seed_env(db, c) != RERR_OK)
-		fprintf(stderr, "routstrctl: cannot seed the provider of UPSTREAM_BASE_URL\n");
 	free(path);
 	return db;
 }
@@ -68,8 +65,6 @@ cmd_migrate(int argc, char **argv)
 		fprintf(stderr, "routstrctl: %s\n", err);
 		goto out;
 	}
-	if (providers_seed_env(db, c) != RERR_OK)
-		goto out;
 	printf("%s: applied %d migration(s); schema version %d\n", path, applied,
 	    db_schema_version(db));
 	rc = 0;

@@ -17,8 +17,11 @@ auth_bearer(const struct req *r)
 {
 	const char *h = req_header(r, "authorization"), *p;
 
-	if (h == NULL)
-		return "";
+	if (h == NULL) {
+		/* Anthropic's clients send the key as x-api-key. */
+		h = req_header(r, "x-api-key");
+		return h != NULL ? h : "";
+	}
 	while (*h == ' ' || *h == '\t')
 		h++;
 	if (!str_iprefix(h, "bearer") || (h[6] != ' ' && h[6] != '\t'))

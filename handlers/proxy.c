@@ -51,7 +51,7 @@ static const char *const forwarded_headers[] = {
 /* Never forwarded, whatever UPSTREAM_FORWARD_HEADERS says: credentials,
  * ours, hop-by-hop, and what libcurl or we set. */
 static const char *const never_forwarded[] = {
-	"host", "content-length", "content-type", "authorization", "x-cashu",
+	"host", "content-length", "content-type", "authorization", "x-api-key", "x-cashu",
 	"refund-lnurl", "key-expiry-time", "connection", "keep-alive",
 	"proxy-authorization", "proxy-authenticate", "proxy-connection", "te", "trailer",
 	"transfer-encoding", "upgrade", "expect", "accept-encoding", "cookie",

@@ -71,7 +71,9 @@ bool providers_resting(int64_t id);
 void providers_health_reset(void);
 
 /* Seed the from_env row from UPSTREAM_BASE_URL / UPSTREAM_API_KEY (or drop it
- * when the setting is empty); its type and slug come from the URL. */
+ * when the setting is empty); its type and slug come from the URL. Only
+ * routstr.fcgi calls it, at start: routstrctl, run from cron with another
+ * environment, must not rewrite the node's key. */
 enum rerr providers_seed_env(struct db *db, const struct conf *c);
 
 /* The provider type a base URL names (openrouter.ai, api.anthropic.com,
