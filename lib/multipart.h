@@ -31,9 +31,10 @@
  * followed by anything but spaces/tabs and CRLF, or "--"); part headers with
  * a bare CR or LF, other control bytes, folded lines, whitespace before the
  * colon, a repeated Content-Disposition, Content-Type or
- * Content-Transfer-Encoding, a repeated or "name*" parameter, or a quoted
- * string whose end depends on whether backslash escapes are honoured; part
- * headers not closed by their own blank line (Go's reader would let the
+ * Content-Transfer-Encoding, a part's Content-Length (a reader that trusted
+ * it could end the part elsewhere), a repeated or "name*" parameter, or a
+ * quoted string whose end depends on whether backslash escapes are honoured;
+ * part headers not closed by their own blank line (Go's reader would let the
  * delimiter's CRLF close them, others would not). Limits:
  * MULTIPART_PARTS_MAX parts, MULTIPART_HEADER_MAX bytes of header lines per
  * part, MULTIPART_NAME_MAX bytes of field name. */
@@ -60,7 +61,8 @@ enum multipart_err {
 	MULTIPART_DUP_HEADER,
 	MULTIPART_BAD_DISPOSITION,	/* no usable Content-Disposition: form-data; name */
 	MULTIPART_NAME_TOO_LONG,
-	MULTIPART_BAD_ENCODING,		/* a Content-Transfer-Encoding that changes bytes */
+	MULTIPART_BAD_ENCODING,		/* Content-Length, or a Content-Transfer-Encoding
+					 * that changes bytes */
 	MULTIPART_TOO_MANY_PARTS,
 	/* one field (answer 400 too; the caller may add the field's name) */
 	MULTIPART_NOT_FOUND,

@@ -421,17 +421,16 @@ START_TEST(structure_refused)
 		{ "--b\r\n" CD("a") "X 1\r\n\r\nx\r\n--b--", MULTIPART_BAD_HEADER },
 		{ "--b\r\n" CD("a") ": 1\r\n\r\nx\r\n--b--", MULTIPART_BAD_HEADER },
 		{ "--b\r\n" CD("a") "X: \x1b\r\n\r\nx\r\n--b--", MULTIPART_BAD_HEADER },
-		{ "--b\r\n" CD("a") "Content-Length: 2\r\n\r\nx\r\n--b--", MULTIPART_BAD_HEADER },
-		{ "--b\r\n" CD("a") "Content-Length: x\r\n\r\nx\r\n--b--", MULTIPART_BAD_HEADER },
 		{ "--b\r\n" CD("a") CD("model") "\r\nx\r\n--b--", MULTIPART_DUP_HEADER },
 		{ "--b\r\n" CD("a") "Content-Type: a/b\r\ncontent-type: a/b\r\n\r\nx\r\n--b--",
-		  MULTIPART_DUP_HEADER },
-		{ "--b\r\n" CD("a") "Content-Length: 1\r\nContent-Length: 1\r\n\r\nx\r\n--b--",
 		  MULTIPART_DUP_HEADER },
 		{ "--b\r\n" CD("a") "Content-Transfer-Encoding: base64\r\n\r\neA==\r\n--b--",
 		  MULTIPART_BAD_ENCODING },
 		{ "--b\r\n" CD("a") "Content-Transfer-Encoding: quoted-printable\r\n\r\nx\r\n--b--",
 		  MULTIPART_BAD_ENCODING },
+		/* even when it agrees with the delimiter: a replaced value would not */
+		{ "--b\r\n" CD("a") "Content-Length: 1\r\n\r\nx\r\n--b--", MULTIPART_BAD_ENCODING },
+		{ "--b\r\n" CD("a") "content-length: 2\r\n\r\nx\r\n--b--", MULTIPART_BAD_ENCODING },
 		/* Content-Disposition */
 		{ "--b\r\nContent-Disposition: attachment; name=\"a\"\r\n\r\nx\r\n--b--",
 		  MULTIPART_BAD_DISPOSITION },
@@ -554,10 +553,6 @@ START_TEST(limits)
 	    "\r\n\r\nx\r\n--b--", 0), 0);
 	ck_assert_int_eq(multipart_parse(&m, b.data, b.len, "b"), MULTIPART_NAME_TOO_LONG);
 	buf_free(&b);
-
-	/* a Content-Length that agrees with the delimiter is fine */
-	ck_assert_int_eq(parse(&m, "--b\r\n" CD("a") "Content-Length: 1\r\n\r\nx\r\n--b--", "b"),
-	    MULTIPART_OK);
 }
 END_TEST
 
