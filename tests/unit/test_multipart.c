@@ -301,6 +301,11 @@ START_TEST(browser_and_variants)
 	/* a backslash pair ends the same way for every reader; kept as sent */
 	ck_part(&m, 3, "c", "C:\\\\x.png", NULL, "", 0);
 	ck_assert_int_eq(multipart_field(&m, "mask", NULL, 0, NULL), MULTIPART_NOT_TEXT);
+	/* filename wins over filename*; a trailing ';' and other parameters pass */
+	ck_assert_int_eq(parse(&m, "--b\r\nContent-Disposition: form-data; filename*=UTF-8''x; "
+	    "name=\"f\"; filename=\"a.wav\"; size=3; x=\"y\";\r\n\r\nabc\r\n--b--", "b"),
+	    MULTIPART_OK);
+	ck_part(&m, 0, "f", "a.wav", NULL, "abc", 3);
 }
 END_TEST
 
@@ -459,6 +464,10 @@ START_TEST(structure_refused)
 		  "\r\nx\r\n--b--", MULTIPART_BAD_DISPOSITION },
 		{ "--b\r\nContent-Disposition: form-data; name=\"f\"; filename=\"a\"; "
 		  "filename=\"b\"\r\n\r\nx\r\n--b--", MULTIPART_BAD_DISPOSITION },
+		{ "--b\r\nContent-Disposition: form-data; name=\"f\"; filename*=a; "
+		  "filename*=b\r\n\r\nx\r\n--b--", MULTIPART_BAD_DISPOSITION },
+		{ "--b\r\n" CD("a") "Content-Transfer-Encoding: binary\r\n"
+		  "Content-Transfer-Encoding: 8bit\r\n\r\nx\r\n--b--", MULTIPART_DUP_HEADER },
 	};
 	static const char nul[] = "--b\r\nX: \0\r\n" CD("a") "\r\nx\r\n--b--";
 	struct multipart m;
