@@ -127,14 +127,15 @@ enum multipart_err multipart_parse(struct multipart *m, const char *body, size_t
  * when more than one does (text or file: the request is ambiguous),
  * MULTIPART_NOT_TEXT when the one part is a file, MULTIPART_BAD_VALUE when
  * the value holds a NUL byte, MULTIPART_TOO_LONG when it needs outsz bytes or
- * more. out is "" after any failure. */
+ * more. out is "" after any failure (out may be NULL when outsz is 0). */
 enum multipart_err multipart_field(const struct multipart *m, const char *name, char *out,
     size_t outsz, size_t *outlen);
 
 /* A copy of m's body in which the content of the text field name (same rules
  * as multipart_field) is value (vlen bytes), every other byte the same and in
  * place. Sets *out to the new body, which the caller frees with free(), and
- * *outlen to its length; *out is NULL after a failure. MULTIPART_BAD_VALUE
+ * *outlen to its length (a NUL follows, not counted); *out is NULL after a
+ * failure. value may be NULL when vlen is 0. MULTIPART_BAD_VALUE
  * when value holds a NUL byte or "--" boundary, MULTIPART_NOMEM when the
  * copy cannot be allocated (it is as large as the body). */
 enum multipart_err multipart_replace_field(const struct multipart *m, const char *name,
