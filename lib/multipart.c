@@ -11,7 +11,6 @@
 #include <string.h>
 
 #include "multipart.h"
-#include "util.h"
 
 #define MP_NONE SIZE_MAX	/* mp_search: no occurrence */
 
@@ -29,7 +28,8 @@ static const char *const multipart_errstr[MULTIPART__MAX] = {
 	[MULTIPART_BAD_DISPOSITION] =
 	    "multipart part lacks a valid Content-Disposition: form-data with a name",
 	[MULTIPART_NAME_TOO_LONG] = "multipart field name is longer than 256 bytes",
-	[MULTIPART_BAD_ENCODING] = "multipart part has an unsupported Content-Transfer-Encoding",
+	[MULTIPART_BAD_ENCODING] =
+	    "multipart part has a Content-Length or a Content-Transfer-Encoding other than binary",
 	[MULTIPART_TOO_MANY_PARTS] = "multipart body has more than 64 parts",
 	[MULTIPART_NOT_FOUND] = "multipart field is missing",
 	[MULTIPART_DUP_FIELD] = "multipart field appears more than once",
@@ -295,9 +295,7 @@ mp_disposition(struct multipart_part *pt, const char *v, size_t vn)
 
 /* Which headers a part has had, to refuse repeats. */
 struct mp_seen {
-	bool cd, ct, cte, clen;
-	const char *clen_v;	/* Content-Length, checked once the content is known */
-	size_t clen_n;
+	bool cd, ct, cte;
 };
 
 /* One header line (without its CRLF): name ':' OWS value OWS. */
@@ -340,12 +338,9 @@ mp_header(struct multipart_part *pt, struct mp_seen *seen, const char *l, size_t
 		if (!mp_ieq(v, vn, "binary") && !mp_ieq(v, vn, "8bit") && !mp_ieq(v, vn, "7bit"))
 			return MULTIPART_BAD_ENCODING;
 	} else if (mp_ieq(l, nl, "content-length")) {
-		/* A parser that trusts it could end the part elsewhere. */
-		if (seen->clen)
-			return MULTIPART_DUP_HEADER;
-		seen->clen = true;
-		seen->clen_v = v;
-		seen->clen_n = vn;
+		/* A reader that trusted it could end the part elsewhere, and a
+		 * replaced value would make it wrong. No client sends one. */
+		return MULTIPART_BAD_ENCODING;
 	}
 	return MULTIPART_OK;
 }
@@ -391,13 +386,6 @@ mp_headers(struct multipart_part *pt, const char *body, size_t start, size_t end
 	*err_off = start;
 	if (!seen.cd)
 		return MULTIPART_BAD_DISPOSITION;
-	if (seen.clen) {
-		uint64_t cl;
-
-		if (parse_u64n(seen.clen_v, seen.clen_n, UINT64_MAX, &cl) != 0 ||
-		    cl != end - (le + 2))
-			return MULTIPART_BAD_HEADER;
-	}
 	*data_off = le + 2;
 	return MULTIPART_OK;
 }

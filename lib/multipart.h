@@ -31,9 +31,10 @@
  * followed by anything but spaces/tabs and CRLF, or "--"); part headers with
  * a bare CR or LF, other control bytes, folded lines, whitespace before the
  * colon, a repeated Content-Disposition, Content-Type or
- * Content-Transfer-Encoding, a repeated or "name*" parameter, or a quoted
- * string whose end depends on whether backslash escapes are honoured; part
- * headers not closed by their own blank line (Go's reader would let the
+ * Content-Transfer-Encoding, a part's Content-Length (a reader that trusted
+ * it could end the part elsewhere), a repeated or "name*" parameter, or a
+ * quoted string whose end depends on whether backslash escapes are honoured;
+ * part headers not closed by their own blank line (Go's reader would let the
  * delimiter's CRLF close them, others would not). Limits:
  * MULTIPART_PARTS_MAX parts, MULTIPART_HEADER_MAX bytes of header lines per
  * part, MULTIPART_NAME_MAX bytes of field name. */
@@ -60,7 +61,8 @@ enum multipart_err {
 	MULTIPART_DUP_HEADER,
 	MULTIPART_BAD_DISPOSITION,	/* no usable Content-Disposition: form-data; name */
 	MULTIPART_NAME_TOO_LONG,
-	MULTIPART_BAD_ENCODING,		/* a Content-Transfer-Encoding that changes bytes */
+	MULTIPART_BAD_ENCODING,		/* Content-Length, or a Content-Transfer-Encoding
+					 * that changes bytes */
 	MULTIPART_TOO_MANY_PARTS,
 	/* one field (answer 400 too; the caller may add the field's name) */
 	MULTIPART_NOT_FOUND,
@@ -125,14 +127,15 @@ enum multipart_err multipart_parse(struct multipart *m, const char *body, size_t
  * when more than one does (text or file: the request is ambiguous),
  * MULTIPART_NOT_TEXT when the one part is a file, MULTIPART_BAD_VALUE when
  * the value holds a NUL byte, MULTIPART_TOO_LONG when it needs outsz bytes or
- * more. out is "" after any failure. */
+ * more. out is "" after any failure (out may be NULL when outsz is 0). */
 enum multipart_err multipart_field(const struct multipart *m, const char *name, char *out,
     size_t outsz, size_t *outlen);
 
 /* A copy of m's body in which the content of the text field name (same rules
  * as multipart_field) is value (vlen bytes), every other byte the same and in
  * place. Sets *out to the new body, which the caller frees with free(), and
- * *outlen to its length; *out is NULL after a failure. MULTIPART_BAD_VALUE
+ * *outlen to its length (a NUL follows, not counted); *out is NULL after a
+ * failure. value may be NULL when vlen is 0. MULTIPART_BAD_VALUE
  * when value holds a NUL byte or "--" boundary, MULTIPART_NOMEM when the
  * copy cannot be allocated (it is as large as the body). */
 enum multipart_err multipart_replace_field(const struct multipart *m, const char *name,
