@@ -494,8 +494,14 @@ read_multipart(struct req *r, struct bill *b, struct multipart *mp, char *model,
 	if (b->ep->streams && multipart_field(mp, "stream", v, sizeof(v), NULL) == MULTIPART_OK &&
 	    strcmp(v, "true") == 0)
 		b->ask.stream = true;
-	if (multipart_field(mp, "prompt", v, sizeof(v), NULL) == MULTIPART_OK)
-		b->ask.prompt_chars = usage_codepoints(v, strlen(v));
+	for (size_t i = 0; i < mp->nparts; i++) {
+		const struct multipart_part *p = &mp->parts[i];
+
+		/* The text of a prompt (transcription context, image edit) of
+		 * any length counts toward the worst case. */
+		if (p->filename == NULL && p->name_len == 6 && memcmp(p->name, "prompt", 6) == 0)
+			b->ask.prompt_chars += usage_codepoints(p->data, p->data_len);
+	}
 	/* Audio is priced by its tokens when the answer says; the worst case
 	 * counts one token per 100 bytes of upload. */
 	b->ask.prompt_chars += (int64_t)(r->body_len / 25);
@@ -737,7 +743,10 @@ body_for(void *ud, size_t i, const char **body, size_t *len)
 	} else if (b->mp != NULL && strcmp(b->ask.model, id) != 0 &&
 	    multipart_replace_field(b->mp, "model", id, strlen(id), &b->sent,
 	    &b->sent_len) != MULTIPART_OK) {
-		b->sent = NULL;	/* the id cannot be written there: send the client's */
+		/* Out of memory (the id was checked when the body was read):
+		 * send the client's bytes; the provider may refuse its name. */
+		log_warn("request %s: cannot rewrite the multipart model field", r->id);
+		b->sent = NULL;
 	}
 	*body = b->sent ? b->sent : r->body ? r->body : "";
 	*len = b->sent ? b->sent_len : r->body_len;
