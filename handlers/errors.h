@@ -70,11 +70,19 @@ enum api_err {
 	E__MAX
 };
 
+/* How Routstr shapes an error (routstr-money.md, "Error envelopes"). Every
+ * answer keeps our {"error": {...}, "request_id"} for the OpenAI and
+ * Anthropic SDKs; where Routstr raises an HTTP error, its "detail" is there
+ * too, so Routstr's clients find what they read. */
+#define DETAIL_OBJ ((const char *)1)	/* "detail": {"error": <the error>} */
+#define DETAIL_MSG ((const char *)2)	/* "detail": <the message> */
+
 struct api_err_def {
 	int status;
 	const char *type;
 	const char *code;	/* NULL: "code": null */
 	const char *message;	/* printf format */
+	const char *detail;	/* NULL: none; DETAIL_OBJ, DETAIL_MSG, or this text */
 };
 
 extern const struct api_err_def api_errs[E__MAX];

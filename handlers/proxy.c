@@ -85,6 +85,8 @@ struct bill {
 	size_t sent_len;
 	bool xcashu;		/* paid by the X-Cashu token of this request */
 	char *change;		/* X-Cashu: the change token (owned), NULL if none */
+	char *upfront;		/* X-Cashu stream: the change sent up front (owned) */
+	bool change_deferred;	/* the mint could not make the change now */
 	int64_t change_msat;
 	char *note;		/* end-of-stream comment (owned) */
 	char provider[72];	/* who served it */
@@ -235,10 +237,15 @@ make_change(struct req *r, struct bill *b)
 	for (tries = 0; (fs = funds_withdraw(&fc, &b->who.key, "x-cashu-change", &w)) ==
 	    FUNDS_PENDING && tries < 20; tries++)
 		usleep(100 * 1000);
-	if (fs == FUNDS_OK) {
+	if (fs == FUNDS_OK && b->upfront && strcmp(w.token, b->upfront) == 0) {
+		/* Nothing more: the withdrawal offered again is the change
+		 * that already went up front. */
+		free(w.token);
+	} else if (fs == FUNDS_OK) {
 		b->change = w.token;
 		b->change_msat = w.msat;
 	} else if (fs != FUNDS_NOTHING && fs != FUNDS_TOO_SMALL) {
+		b->change_deferred = true;
 		req_log_extra(r, "change=deferred(%s)", funds_status_name(fs));
 	}
 }
@@ -322,7 +329,7 @@ money_finish(void *ud, bool charge, const struct relay_meter *m, struct relay_co
 out:
 	c->cost = b->cost;
 	c->balance_after = b->balance_after;
-	if (b->xcashu) {
+	if (b->xcashu && (b->change || b->change_deferred)) {
 		/* Headers may be gone (a stream): the change is named in a
 		 * comment too, and kept for POST /v1/balance/refund with the same
 		 * X-Cashu header when the mint could not make it now. */
@@ -354,8 +361,66 @@ money_headers(void *ud, const struct relay_cost *c)
 			resp_header(r, "X-Routstr-Cost-Usd", v);
 		}
 	}
-	if (b->change)
+	/* One X-Cashu header: when the change above the reservation went up
+	 * front, the rest is fetched with POST /v1/balance/refund. */
+	if (b->change && b->upfront == NULL)
 		resp_header(r, "X-Cashu", b->change);
+}
+
+/* An X-Cashu stream: the change above what the request reserved goes in the
+ * X-Cashu header, which leaves before the first event (Routstr's clients
+ * read it there); the rest follows at the end (the final comment, and POST
+ * /v1/balance/refund). Called inside the upstream transfer, so the mint is
+ * reached with a curl handle of its own. */
+static void
+money_stream_start(void *ud)
+{
+	struct bill *b = ud;
+	struct funds_ctx fc;
+	struct funds_withdrawal w;
+	enum funds_status fs;
+
+	if (!b->xcashu || b->upfront)
+		return;
+	wallet_glue_ctx(b->r, &fc);
+	if ((fc.up = upstream_new()) == NULL)
+		return;
+	/* The same source as the final change: a refund with this X-Cashu
+	 * header offers the last of them again. */
+	fs = funds_withdraw_free(&fc, &b->who.key, "x-cashu-change", &w);
+	upstream_free(fc.up);
+	if (fs == FUNDS_OK) {
+		b->upfront = w.token;
+		resp_header(b->r, "X-Cashu", w.token);
+		req_log_extra(b->r, "change_upfront=%lld", (long long)w.msat);
+	} else if (fs != FUNDS_NOTHING && fs != FUNDS_TOO_SMALL) {
+		req_log_extra(b->r, "change_upfront=deferred(%s)", funds_status_name(fs));
+	}
+}
+
+/* X-Cashu: an upstream error answers as Routstr does, with the refund (the
+ * whole token's value, less nothing: it was released) in the body and in
+ * the X-Cashu header money_headers added. */
+static bool
+money_answer_error(void *ud, int status)
+{
+	struct bill *b = ud;
+	struct json_object *env, *err;
+
+	if (!b->xcashu)
+		return false;
+	err = json_object_new_object();
+	json_object_object_add(err, "message",
+	    json_object_new_string("Error forwarding request to upstream"));
+	json_object_object_add(err, "type", json_object_new_string("upstream_error"));
+	json_object_object_add(err, "code", json_object_new_int(status));
+	json_object_object_add(err, "refund_token", b->change ? json_object_new_string(b->change) :
+	    NULL);
+	env = json_object_new_object();
+	json_object_object_add(env, "error", err);
+	json_object_object_add(env, "request_id", json_object_new_string(b->r->id));
+	resp_json(b->r, status >= 400 ? status : 502, env);
+	return true;
 }
 
 /* ---- the client side ------------------------------------------------ */
@@ -664,6 +729,15 @@ xcashu_pay(struct req *r, const char *token, struct bill *b)
 		return -1;
 	}
 	if (value < b->reserved) {
+		/* Routstr's shape: {"detail": {reason, amount_required_msat,
+		 * model, type}}; the "error" beside it is for the SDKs. The
+		 * token was not touched: it goes back as it came. */
+		struct json_object *env = json_object_new_object(), *det = json_object_new_object();
+
+		json_object_object_add(det, "reason", json_object_new_string("Insufficient balance"));
+		json_object_object_add(det, "amount_required_msat", json_object_new_int64(b->reserved));
+		json_object_object_add(det, "model", json_object_new_string(b->model->id));
+		json_object_object_add(det, "type", json_object_new_string("minimum_balance_required"));
 		err = json_object_new_object();
 		json_object_object_add(err, "message", json_object_new_string("Insufficient balance"));
 		json_object_object_add(err, "type", json_object_new_string("minimum_balance_required"));
@@ -671,8 +745,12 @@ xcashu_pay(struct req *r, const char *token, struct bill *b)
 		json_object_object_add(err, "reason", json_object_new_string("Insufficient balance"));
 		json_object_object_add(err, "amount_required_msat", json_object_new_int64(b->reserved));
 		json_object_object_add(err, "model", json_object_new_string(b->model->id));
+		json_object_object_add(env, "detail", det);
+		json_object_object_add(env, "error", err);
+		json_object_object_add(env, "request_id", json_object_new_string(r->id));
 		resp_header(r, "X-Cashu", token);
-		resp_error_obj(r, 402, err);
+		req_log_extra(r, "error=minimum_balance_required");
+		resp_json(r, 402, env);
 		return -1;
 	}
 	auth_token_hash(token, hash);
@@ -849,7 +927,8 @@ h_proxy(struct req *r)
 	call.up = r->worker->up;
 	call.client = (struct relay_client){ r, client_status, client_header, client_write,
 	    client_stream, client_gone };
-	call.money = (struct relay_money){ &bill, money_progress, money_finish, money_headers };
+	call.money = (struct relay_money){ &bill, money_progress, money_finish, money_headers,
+	    money_stream_start, money_answer_error };
 	call.cost_so_far = money_cost_so_far;
 
 	relay_run(&call, &out);
@@ -865,7 +944,7 @@ h_proxy(struct req *r)
 	if (!out.answered) {
 		/* No answer reached the client; the engine released the
 		 * reservation (and made the X-Cashu change). */
-		if (bill.change)
+		if (bill.change && bill.upfront == NULL)
 			resp_header(r, "X-Cashu", bill.change);
 		if (out.e == RERR_TIMEOUT)
 			api_error(r, E_UPSTREAM_TIMEOUT);
@@ -888,6 +967,7 @@ out:
 	free_lines(hdrs);
 	free(bill.change);
 	free(bill.note);
+	free(bill.upfront);
 	free(bill.sent);
 	providers_release(bill.provs);
 	free(mp);

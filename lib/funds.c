@@ -374,9 +374,9 @@ offer_again(const struct funds_ctx *fc, struct wallet_ctx *w, const char *key, c
 	return FUNDS_NOTHING;
 }
 
-enum funds_status
-funds_withdraw(const struct funds_ctx *fc, const struct ledger_key *key, const char *source,
-    struct funds_withdrawal *out)
+static enum funds_status
+withdraw(const struct funds_ctx *fc, const struct ledger_key *key, const char *source,
+    bool free_only, struct funds_withdrawal *out)
 {
 	const struct conf *c = conf_get();
 	struct ledger_withdrawal wd;
@@ -413,12 +413,14 @@ funds_withdraw(const struct funds_ctx *fc, const struct ledger_key *key, const c
 		unit = "sat";
 	unit_msat = funds_to_msat(1, unit);
 	snprintf(out->unit, sizeof(out->unit), "%s", unit);
-	e = ledger_withdraw_begin(fc->db, key->hashed_key, unit_msat, mint, unit, source,
-	    fc->request_id, &wd);
+	e = (free_only ? ledger_withdraw_begin_free : ledger_withdraw_begin)(fc->db,
+	    key->hashed_key, unit_msat, mint, unit, source, fc->request_id, &wd);
 	if (e == RERR_CONFLICT)
 		return FUNDS_BUSY;
 	if (e != RERR_OK)
 		return e == RERR_INVALID ? FUNDS_INVALID : FUNDS_INTERNAL;
+	if (wd.id == 0 && free_only)
+		return FUNDS_NOTHING;
 	if (wd.id == 0) {
 		fs = offer_again(fc, &w, key->hashed_key, source, out);
 		if (fs != FUNDS_NOTHING)
@@ -465,6 +467,20 @@ funds_withdraw(const struct funds_ctx *fc, const struct ledger_key *key, const c
 		return FUNDS_INTERNAL;
 	}
 	return FUNDS_MINT;
+}
+
+enum funds_status
+funds_withdraw(const struct funds_ctx *fc, const struct ledger_key *key, const char *source,
+    struct funds_withdrawal *out)
+{
+	return withdraw(fc, key, source, false, out);
+}
+
+enum funds_status
+funds_withdraw_free(const struct funds_ctx *fc, const struct ledger_key *key, const char *source,
+    struct funds_withdrawal *out)
+{
+	return withdraw(fc, key, source, true, out);
 }
 
 /* ---------------------------------------------------------------- recover */

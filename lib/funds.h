@@ -101,6 +101,11 @@ struct funds_withdrawal {
  * failed (the balance stays on the key). */
 enum funds_status funds_withdraw(const struct funds_ctx *fc, const struct ledger_key *key,
     const char *source, struct funds_withdrawal *out);
+/* The same for the part no reservation holds, while requests are in flight:
+ * X-Cashu's change above what its request reserved, made before the stream
+ * starts. FUNDS_NOTHING when that is below one unit. */
+enum funds_status funds_withdraw_free(const struct funds_ctx *fc, const struct ledger_key *key,
+    const char *source, struct funds_withdrawal *out);
 
 struct funds_recover_stats {
 	int ops_done, ops_failed, ops_left;	/* mint operations */

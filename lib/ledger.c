@@ -1495,13 +1495,19 @@ wd_read(sqlite3_stmt *st, struct ledger_withdrawal *w)
 	col_text(st, 10, w->request_id, sizeof(w->request_id));
 }
 
-enum rerr
-ledger_withdraw_begin(struct db *db, const char *hash, int64_t unit_msat, const char *mint,
-    const char *unit, const char *source, const char *request_id, struct ledger_withdrawal *out)
+/* free_only: take what no reservation holds, even while requests are in
+ * flight (their reservations stay covered); otherwise refuse while any is. */
+static enum rerr
+withdraw_begin(struct db *db, const char *hash, int64_t unit_msat, const char *mint,
+    const char *unit, const char *source, const char *request_id, bool free_only,
+    struct ledger_withdrawal *out)
 {
 	static const char debit_sql[] =
 	    "UPDATE api_keys SET balance = balance - ?2"
 	    " WHERE hashed_key = ?1 AND reserved = 0 AND balance >= ?2";
+	static const char debit_free_sql[] =
+	    "UPDATE api_keys SET balance = balance - ?2"
+	    " WHERE hashed_key = ?1 AND " AVAILABLE_SQL " >= ?2";
 	static const char ins_sql[] =
 	    "INSERT INTO withdrawals (key_hash, amount_msat, mint_url, unit, source, request_id,"
 	    " owner, created_at, updated_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?8)";
@@ -1530,7 +1536,7 @@ ledger_withdraw_begin(struct db *db, const char *hash, int64_t unit_msat, const 
 	/* Policy: no withdrawal while requests are in flight; what they
 	 * will cost is not known yet. */
 	e = RERR_CONFLICT;
-	if (k.reserved != 0)
+	if (k.reserved != 0 && !free_only)
 		goto out;
 	take = ledger_available(&k);
 	take -= take % unit_msat;
@@ -1552,7 +1558,7 @@ ledger_withdraw_begin(struct db *db, const char *hash, int64_t unit_msat, const 
 	if (step_done(db, st) != 1)
 		goto out;
 	out->id = sqlite3_last_insert_rowid(db_handle(db));
-	if ((st = db_stmt(db, debit_sql)) == NULL)
+	if ((st = db_stmt(db, free_only ? debit_free_sql : debit_sql)) == NULL)
 		goto out;
 	sqlite3_bind_text(st, 1, hash, -1, SQLITE_STATIC);
 	sqlite3_bind_int64(st, 2, take);
@@ -1575,6 +1581,20 @@ out:
 	if (e != RERR_OK)
 		memset(out, 0, sizeof(*out));
 	return e;
+}
+
+enum rerr
+ledger_withdraw_begin(struct db *db, const char *hash, int64_t unit_msat, const char *mint,
+    const char *unit, const char *source, const char *request_id, struct ledger_withdrawal *out)
+{
+	return withdraw_begin(db, hash, unit_msat, mint, unit, source, request_id, false, out);
+}
+
+enum rerr
+ledger_withdraw_begin_free(struct db *db, const char *hash, int64_t unit_msat, const char *mint,
+    const char *unit, const char *source, const char *request_id, struct ledger_withdrawal *out)
+{
+	return withdraw_begin(db, hash, unit_msat, mint, unit, source, request_id, true, out);
 }
 
 enum rerr

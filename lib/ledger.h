@@ -353,6 +353,11 @@ struct ledger_withdrawal {
 enum rerr ledger_withdraw_begin(struct db *db, const char *hash, int64_t unit_msat,
     const char *mint, const char *unit, const char *source, const char *request_id,
     struct ledger_withdrawal *out);
+/* The same for what no reservation holds, while requests may be in flight
+ * (X-Cashu's change above its reservation, sent before a stream starts). */
+enum rerr ledger_withdraw_begin_free(struct db *db, const char *hash, int64_t unit_msat,
+    const char *mint, const char *unit, const char *source, const char *request_id,
+    struct ledger_withdrawal *out);
 /* The token (cashu_transactions id) was made: open -> done. RERR_CONFLICT
  * when the row is not open. */
 enum rerr ledger_withdraw_done(struct db *db, int64_t id, int64_t tx_id);

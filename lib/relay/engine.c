@@ -18,6 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <math.h>
 
 #include "json.h"
 #include "log.h"
@@ -242,6 +243,8 @@ start(struct engine *e, const struct upstream_header *h, size_t nh, const char *
 		c->header(c->ud, "Content-Type", ct ? ct : "application/octet-stream");
 	}
 	c->header(c->ud, "X-Accel-Buffering", "no");
+	if (e->call->money.stream_start)
+		e->call->money.stream_start(e->call->money.ud);
 	e->started = true;
 	e->last_write_us = mono_usec();
 	return c->stream(c->ud, "", 0);
@@ -358,43 +361,145 @@ end_stream(struct engine *e, enum rerr rc, const struct upstream_result *res,
 
 /* ------------------------------------------------------ whole answers */
 
-/* Relay an upstream error answer (JSON 4xx as it is, others in our
- * envelope). */
+/* The value of a kept upstream header, or NULL. */
+static const char *
+kept_header(const struct engine *e, const char *name)
+{
+	size_t i, n = strlen(name);
+
+	for (i = 0; i < e->nkept; i++)
+		if (strncmp(e->kept[i], name, n) == 0 && e->kept[i][n] == '\n')
+			return e->kept[i] + n + 1;
+	return NULL;
+}
+
+/* The message of an upstream error body (Routstr's order: error.message,
+ * error.detail, error.error, message, detail), or NULL. */
+static const char *
+error_message(struct json_object *o)
+{
+	static const char *const inner[] = { "message", "detail", "error" };
+	static const char *const outer[] = { "message", "detail" };
+	struct json_object *err = json_get(o, "error");
+	size_t i;
+
+	for (i = 0; i < ARRAY_SIZE(inner); i++)
+		if (json_get_str(err, inner[i]))
+			return json_get_str(err, inner[i]);
+	for (i = 0; i < ARRAY_SIZE(outer); i++)
+		if (json_get_str(o, outer[i]))
+			return json_get_str(o, outer[i]);
+	return NULL;
+}
+
+/* A copy of s (n bytes) with OpenAI organisation ids redacted. */
+static char *
+redacted(const char *s, size_t n)
+{
+	size_t orgs = 0;
+	const char *p;
+	char *out;
+
+	for (p = s; (p = memmem(p, n - (size_t)(p - s), "org-", 4)) != NULL; p += 4)
+		orgs++;
+	out = xcalloc(1, n + orgs * 10 + 1);
+	memcpy(out, s, n);
+	relay_redact_org(out);
+	return out;
+}
+
+/* Relay an upstream error answer as Routstr does (routstr-proxy.md 7.4,
+ * 7.5): a JSON error below 500 verbatim (organisation ids redacted; a rate
+ * limit's error.code set to UPSTREAM_RATE_LIMIT with its details), anything
+ * else in the envelope naming the upstream's status. */
 static void
 relay_error(struct engine *e, int status, const char *ct, const char *body, size_t len)
 {
-	const struct relay_client *c = &e->call->client;
-	struct json_object *env, *err;
-	const char *j;
-	char cl[32];
-	size_t n, pn;
+	const struct relay_call *call = e->call;
+	const struct relay_client *c = &call->client;
+	struct json_object *o = NULL, *env, *err, *details = NULL;
+	const char *msg = NULL, *j, *ptype;
+	char *red = NULL, *preview, cl[32], ra[32];
+	bool json = ct && (strstr(ct, "application/json") || strstr(ct, "text/json") ||
+	    strstr(ct, "+json")), rate;
+	double secs = -1;
+	size_t n, pn = len < 500 ? len : 500;
 
 	put_kept_headers(e);
-	if (status >= 200 && status < 500 && ct && strstr(ct, "json")) {
+	if (json)
+		o = json_parse_strict(body, len, NULL);
+	if (o != NULL && json_object_is_type(o, json_type_object))
+		msg = error_message(o);
+	preview = xstrndup(body && utf8_valid(body, pn) ? body : "", body && utf8_valid(body, pn) ?
+	    pn : 0);
+	if (msg == NULL && *preview)
+		msg = preview;
+	red = msg ? redacted(msg, strlen(msg)) : NULL;
+	rate = relay_is_rate_limit(status, red);
+	if (rate) {
+		details = relay_rate_details(red, kept_header(e, "retry-after"), &secs);
+		if (secs >= 0 && kept_header(e, "retry-after") == NULL) {
+			snprintf(ra, sizeof(ra), "%.0f", secs < 1 ? 1 : ceil(secs));
+			c->header(c->ud, "Retry-After", ra);
+		}
+	}
+	if (call->money.answer_error && call->money.answer_error(call->money.ud, status))
+		goto out;
+	if (status >= 200 && status < 500 && o != NULL && json_object_is_type(o, json_type_object)) {
+		char *text;
+
+		err = json_get(o, "error");
+		if (rate && err && json_object_is_type(err, json_type_object)) {
+			json_object_object_add(err, "code", json_object_new_string("UPSTREAM_RATE_LIMIT"));
+			json_object_object_add(err, "details", json_object_get(details));
+		}
+		j = rate ? json_compact(o, &n) : body;
+		n = rate ? n : len;
+		text = redacted(j, n);
 		c->status(c->ud, status);
 		c->header(c->ud, "Content-Type", ct);
-		snprintf(cl, sizeof(cl), "%zu", len);
+		snprintf(cl, sizeof(cl), "%zu", strlen(text));
 		c->header(c->ud, "Content-Length", cl);
-		c->write(c->ud, body, len);
-		return;
+		c->write(c->ud, text, strlen(text));
+		free(text);
+		goto out;
 	}
-	pn = len < 500 ? len : 500;
 	err = json_object_new_object();
-	json_object_object_add(err, "message", json_object_new_string(
-	    status >= 500 ? "Upstream service error" : "Upstream request failed"));
+	ptype = call->provider && call->provider->type ? call->provider->type : "upstream";
+	if (status >= 500) {
+		char *m = xasprintf("Upstream %s returned %d for model %s: %.200s", ptype, status,
+		    call->public_model, *preview ? preview : "<empty>");
+		char *rm = redacted(m, strlen(m));
+
+		json_object_object_add(err, "message", json_object_new_string(rm));
+		free(rm);
+		free(m);
+	} else {
+		json_object_object_add(err, "message", json_object_new_string(red ? red :
+		    "Upstream returned a non-JSON error response"));
+	}
 	json_object_object_add(err, "type", json_object_new_string("upstream_error"));
-	json_object_object_add(err, "code", json_object_new_int(status ? status : 502));
+	json_object_object_add(err, "code", rate ? json_object_new_string("UPSTREAM_RATE_LIMIT") :
+	    json_object_new_int(status ? status : 502));
 	json_object_object_add(err, "upstream_status", json_object_new_int(status));
-	json_object_object_add(err, "upstream_body_preview", json_object_new_string_len(
-	    body && utf8_valid(body, pn) ? body : "", body && utf8_valid(body, pn) ? (int)pn : 0));
+	json_object_object_add(err, "upstream_content_type", ct ? json_object_new_string(ct) : NULL);
+	json_object_object_add(err, "upstream_body_preview", *preview ?
+	    json_object_new_string(preview) : NULL);
+	if (rate)
+		json_object_object_add(err, "details", json_object_get(details));
 	env = json_object_new_object();
 	json_object_object_add(env, "error", err);
-	json_object_object_add(env, "request_id", json_object_new_string(e->call->request_id));
+	json_object_object_add(env, "request_id", json_object_new_string(call->request_id));
 	j = json_compact(env, &n);
 	c->status(c->ud, status >= 400 ? status : 502);
 	c->header(c->ud, "Content-Type", "application/json");
 	c->write(c->ud, j, n);
 	json_object_put(env);
+out:
+	json_object_put(details);
+	json_object_put(o);
+	free(red);
+	free(preview);
 }
 
 /* A 200 answer that was buffered: meter it, settle, decorate, write. */

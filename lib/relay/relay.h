@@ -138,6 +138,14 @@ struct relay_money {
 	void (*finish)(void *ud, bool charge, const struct relay_meter *m, struct relay_cost *c);
 	/* Headers the answer carries once settled (cost, change). */
 	void (*headers)(void *ud, const struct relay_cost *c);
+	/* Headers of an answer relayed as it comes (a stream), added just
+	 * before they go out: X-Cashu's change above the reservation. Called
+	 * from inside the upstream transfer. May be NULL. */
+	void (*stream_start)(void *ud);
+	/* Answer an upstream error in the payer's own shape (X-Cashu: the
+	 * refund token in the body); false to leave it to the engine. May be
+	 * NULL. */
+	bool (*answer_error)(void *ud, int status);
 };
 
 /* One provider the request may go to, in the order they are tried. */
@@ -215,6 +223,20 @@ struct relay_stream {
  * "data: <json>\n\n", flushed. -1 when the client left. */
 int relay_emit_json(struct relay_stream *s, const char *event, struct json_object *obj);
 int relay_emit_raw(struct relay_stream *s, const char *p, size_t n);
+
+/* ---------------------------------------------------- upstream_error.c */
+
+/* Routstr's rate-limit test: a 429, or words that say so in the message. */
+bool relay_is_rate_limit(int status, const char *msg);
+/* Routstr's "details" of a rate limit (a new object): code, message, model,
+ * metric, limit_name, limit, used, requested, retry_after_seconds, each when
+ * the message or the Retry-After header says it; *retry_secs is -1 when
+ * neither names a wait. */
+struct json_object *relay_rate_details(const char *msg, const char *retry_header,
+    double *retry_secs);
+/* Replace OpenAI organisation ids ("org-" and 6 or more letters or digits)
+ * in s with "org-[REDACTED]"; s needs room for 10 more bytes per short id. */
+void relay_redact_org(char *s);
 
 /* ------------------------------------------------------------ bill.c */
 

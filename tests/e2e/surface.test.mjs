@@ -283,6 +283,28 @@ function surface(setup) {
 			assert.equal(await balance(h, key), before, 'count_tokens is free');
 		});
 
+		it('an upstream 429 is UPSTREAM_RATE_LIMIT with its details; 5xx names the upstream', async () => {
+			const before = await balance(h, key);
+			const r = await postJson(`${h.baseUrl}/v1/chat/completions`, {
+				model: 'mock-error-429', messages: [{ role: 'user', content: 'hi' }],
+			}, bearer(key));
+			assert.equal(r.status, 429, r.text);
+			assert.equal(r.headers.get('retry-after'), '2');
+			assert.equal(r.json.error.code, 'UPSTREAM_RATE_LIMIT');
+			const d = r.json.error.details;
+			assert.equal(d.code, 'UPSTREAM_RATE_LIMIT');
+			assert.equal(d.model, 'mock-error-429');
+			assert.equal(d.retry_after_seconds, 2);
+			assert.ok(Number.isInteger(d.limit) && Number.isInteger(d.requested), JSON.stringify(d));
+			const s = await postJson(`${h.baseUrl}/v1/chat/completions`, {
+				model: 'mock-error-502', messages: [{ role: 'user', content: 'hi' }],
+			}, bearer(key));
+			assert.equal(s.status, 502, s.text);
+			assert.match(s.json.error.message, /^Upstream generic returned 502 for model mock-error-502: /);
+			assert.equal(s.json.error.upstream_status, 502);
+			assert.equal(await balance(h, key), before, 'errors are not charged');
+		});
+
 		it('GET /v1/models/{id}, an unknown model, and a passthrough naming none', async () => {
 			const m = await openai.models.retrieve('mock-model');
 			assert.equal(m.id, 'mock-model');

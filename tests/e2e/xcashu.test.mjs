@@ -1,9 +1,12 @@
 // Pay per request with X-Cashu, end to end: routstr.fcgi under lighttpd, the
 // mock upstream, the Node test mint (input fee 0) and the fake ticker. A test
 // mint token goes in the X-Cashu request header; the change comes back as a
-// token in the X-Cashu response header (whole answers) or in a
-// ': x-cashu-change <token>' SSE comment (streams), and can be fetched again
-// with POST /v1/balance/refund and the same X-Cashu header. Every change token
+// token in the X-Cashu response header (whole answers). A stream gets the
+// change above what it reserved in the X-Cashu header, before the first
+// event (Routstr's clients read it there), and the rest of the reservation
+// that was not spent in a ': x-cashu-change <token>' SSE comment at the end
+// when it is a whole sat or more. The last change can be fetched again with
+// POST /v1/balance/refund and the same X-Cashu header. Every change token
 // is redeemed at the test mint with cashu-ts. The run ends with a clean
 // `routstrctl audit`.
 
@@ -64,8 +67,10 @@ describe('X-Cashu under lighttpd', { skip: pre.skip }, () => {
 		await assert.rejects(redeemAtMint(h, tok));
 	});
 
-	it('streamed chat: ": x-cashu-change <token>" comment; refund with the same X-Cashu returns it, twice', async () => {
+	it('streamed chat: the change above the reservation in the X-Cashu header, the rest in a comment; refund returns the last, twice', async () => {
 		const tok = await mintToken(h, 100);
+		const res = Number(expectedReservation({ model: 'mock-model', promptChars: [...PROMPT].length,
+			maxTokens: 500, ...FEES }));
 		const s = await readStream(h, chatBody({ stream: true, max_tokens: 500,
 			stream_options: { include_usage: true } }), { 'x-cashu': tok, 'x-mock-tokens': '5' });
 		assert.equal(s.status, 200, s.text);
@@ -73,38 +78,49 @@ describe('X-Cashu under lighttpd', { skip: pre.skip }, () => {
 		const usage = JSON.parse(s.events.at(-2)).usage;
 		const charged = usage.cost.total_msats;
 		assert.equal(charged, cost('mock-model', mockPromptTokens(PROMPT), 5));
+		// Up front: everything the reservation does not hold, in whole sats.
+		const upfront = s.headers.get('x-cashu');
+		assert.match(upfront, /^cashu[AB]/);
+		assert.equal(tokenValue(upfront), Math.floor((100000 - res) / 1000));
+		// At the end: what the reservation held and was not spent, when a
+		// whole sat; after the content, before [DONE].
 		const cm = s.comments.filter((c) => c.startsWith('x-cashu-change '));
-		assert.equal(cm.length, 1, `one change comment in ${JSON.stringify(s.comments)}`);
-		const change = cm[0].slice('x-cashu-change '.length);
-		assert.match(change, /^cashu[AB]/);
-		assert.equal(tokenValue(change), changeSats(100, charged));
-		// Where it is: after the content, before [DONE] (clients stop at [DONE]).
-		const raw = s.order;
-		assert.ok(raw.indexOf('comment') > raw.lastIndexOf('content'), `order ${raw.join(',')}`);
-		assert.ok(raw.indexOf('comment') < raw.indexOf('done'), `order ${raw.join(',')}`);
+		const restSats = Math.floor(((100000 - res) % 1000 + res - charged) / 1000);
+		assert.equal(cm.length, restSats > 0 ? 1 : 0, JSON.stringify(s.comments));
+		const last = restSats > 0 ? cm[0].slice('x-cashu-change '.length) : upfront;
+		if (restSats > 0) {
+			assert.equal(tokenValue(last), restSats);
+			const raw = s.order;
+			assert.ok(raw.indexOf('comment') > raw.lastIndexOf('content'), `order ${raw.join(',')}`);
+			assert.ok(raw.indexOf('comment') < raw.indexOf('done'), `order ${raw.join(',')}`);
+		}
+		// Nothing lost to the split: the same whole sats as one change.
+		assert.equal(tokenValue(upfront) + restSats, changeSats(100, charged));
 
 		const r1 = await refund(tok);
 		assert.equal(r1.status, 200, r1.text);
 		assert.deepEqual(Object.keys(r1.json).sort(), ['sats', 'token']);
-		assert.equal(r1.json.token, change);
-		assert.equal(Number(r1.json.sats), changeSats(100, charged));
-		assert.equal(r1.headers.get('x-cashu'), change);
+		assert.equal(r1.json.token, last);
+		assert.equal(r1.headers.get('x-cashu'), last);
 		const r2 = await refund(tok);
 		assert.equal(r2.status, 200, r2.text);
 		assert.deepEqual(r2.json, r1.json, 'the same change again');
-		assert.equal(await redeemAtMint(h, change), changeSats(100, charged));
+		assert.equal(await redeemAtMint(h, upfront), tokenValue(upfront));
+		if (restSats > 0)
+			assert.equal(await redeemAtMint(h, last), restSats);
 	});
 
-	it('streamed chat without include_usage: the change comment still comes, and is right', async () => {
+	it('streamed chat without include_usage: header and comment changes add up, and are right', async () => {
 		const tok = await mintToken(h, 50);
 		const s = await readStream(h, chatBody({ stream: true, max_tokens: 200 }),
 			{ 'x-cashu': tok, 'x-mock-tokens': '3' });
 		assert.equal(s.status, 200, s.text);
-		const cm = s.comments.filter((c) => c.startsWith('x-cashu-change '));
-		assert.equal(cm.length, 1, JSON.stringify(s.comments));
-		const change = cm[0].slice('x-cashu-change '.length);
+		const cm = s.comments.filter((c) => c.startsWith('x-cashu-change cashu'));
+		let back = await redeemAtMint(h, s.headers.get('x-cashu'));
+		for (const c of cm)
+			back += await redeemAtMint(h, c.slice('x-cashu-change '.length));
 		const charged = cost('mock-model', mockPromptTokens(PROMPT), 3);
-		assert.equal(await redeemAtMint(h, change), changeSats(50, charged));
+		assert.equal(back, changeSats(50, charged));
 	});
 
 	it('a token too small for the worst case: 402, the token echoed back in X-Cashu and still spendable', async () => {
@@ -119,6 +135,9 @@ describe('X-Cashu under lighttpd', { skip: pre.skip }, () => {
 		assert.equal(r.json.error.amount_required_msat, need);
 		assert.equal(r.json.error.model, 'mock-model');
 		assert.equal(r.json.request_id, r.headers.get('x-routstr-request-id'));
+		// Routstr's shape, for its clients
+		assert.deepEqual(r.json.detail, { reason: 'Insufficient balance', amount_required_msat: need,
+			model: 'mock-model', type: 'minimum_balance_required' });
 		assert.equal(await redeemAtMint(h, tok), 2, 'the node did not take it');
 	});
 
@@ -137,6 +156,11 @@ describe('X-Cashu under lighttpd', { skip: pre.skip }, () => {
 		const change = r.headers.get('x-cashu');
 		assert.ok(change && change.startsWith('cashu') && change !== tok, `change: ${change}`);
 		assert.equal(tokenValue(change), 64, 'nothing kept (mint input fee 0)');
+		// Routstr's body: the refund in it as well
+		assert.equal(r.json.error.message, 'Error forwarding request to upstream');
+		assert.equal(r.json.error.type, 'upstream_error');
+		assert.equal(r.json.error.code, 500);
+		assert.equal(r.json.error.refund_token, change);
 		assert.equal(await redeemAtMint(h, change), 64);
 		// Streamed too.
 		const tok2 = await mintToken(h, 32);
@@ -178,6 +202,8 @@ describe('X-Cashu under lighttpd', { skip: pre.skip }, () => {
 					: r.comments.find((x) => x.startsWith('x-cashu-change cashu'))?.slice(15);
 				if (c)
 					changes.add(c);
+				if (streamed && r.headers.get('x-cashu'))
+					changes.add(r.headers.get('x-cashu'));
 			} else {
 				assert.equal(r.status, 400, r.text);
 				assert.equal(r.json.error.code, 'cashu_token_already_spent');
@@ -219,8 +245,15 @@ describe('X-Cashu under lighttpd', { skip: pre.skip }, () => {
 		}
 		t.diagnostic(`refund answers while the request ended: ${seen.join(',')}`);
 		assert.equal(r.status, 200, r.text);
-		const back = await redeemAtMint(h, r.json.token);
-		assert.equal(back, Number(r.json.sats));
+		// The change above the reservation came up front, in the header.
+		const upfront = s.headers.get('x-cashu');
+		assert.equal(tokenValue(upfront), Math.floor((80000 - res) / 1000));
+		let back = await redeemAtMint(h, upfront);
+		if (r.json.token !== upfront) {
+			const rest = await redeemAtMint(h, r.json.token);
+			assert.equal(rest, Number(r.json.sats));
+			back += rest;
+		}
 		// Charged something, at most the reservation.
 		assert.ok(back < 80 && back >= Math.floor((80000 - res) / 1000), `change ${back} sat, reservation ${res}`);
 	});
