@@ -23,6 +23,8 @@ void h_balance_not_found(struct req *r);
 /* models.c */
 void h_models(struct req *r);
 void h_model_get(struct req *r);
+void h_model_paths(struct req *r);
+void h_model_paths_model(struct req *r);
 
 /* proxy.c */
 void h_proxy(struct req *r);

@@ -4,6 +4,8 @@
  * pricing_fmt_* and json_object_new_double_s, so no float rounding shows. */
 #include "config.h"
 
+#include <ctype.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -12,8 +14,10 @@
 #include "catalog.h"
 #include "conf.h"
 #include "handlers.h"
+#include "buf.h"
 #include "price.h"
 #include "pricing.h"
+#include "providers.h"
 #include "server.h"
 
 #define NUM_LEN 48
@@ -236,4 +240,179 @@ h_model_get(struct req *r)
 	pricing_params_from_conf(c, 0, btc, &pp);
 	resp_json(r, 200, model_item(m, &pp, provider_type(conf_str(c, CONF_UPSTREAM_BASE_URL))));
 	catalog_release(cat);
+}
+
+/* ---- /v1/models/paths: which providers serve each model (Routstr's
+ * discovery shape; the selectors are informational, as in Routstr). */
+
+/* Append s form-encoded (application/x-www-form-urlencoded) to b. */
+static void
+form_encode(struct buf *b, const char *s)
+{
+	static const char hex[] = "0123456789ABCDEF";
+
+	for (; *s; s++) {
+		unsigned char c = (unsigned char)*s;
+		char e[3];
+
+		if (isalnum(c) || c == '-' || c == '_' || c == '.' || c == '*') {
+			buf_append(b, s, 1);
+		} else if (c == ' ') {
+			buf_append(b, "+", 1);
+		} else {
+			e[0] = '%';
+			e[1] = hex[c >> 4];
+			e[2] = hex[c & 15];
+			buf_append(b, e, 3);
+		}
+	}
+}
+
+/* The path objects of model m: one per provider that serves it. */
+static struct json_object *
+model_paths(const struct providers *ps, const struct catalog_model *m)
+{
+	struct provider_route r[PROVIDERS_MAX * 2];
+	struct json_object *arr = json_object_new_array();
+	size_t n, i, j;
+	char id[32];
+
+	n = providers_for(ps, m->id, m->id, false, r, PROVIDERS_MAX);
+	n += providers_for(ps, m->id, m->id, true, r + n, PROVIDERS_MAX);
+	for (i = 0; i < n; i++) {
+		struct json_object *o, *p;
+		struct buf b;
+		bool dup = false;
+
+		for (j = 0; j < i; j++)
+			dup |= r[j].p == r[i].p;
+		if (dup)
+			continue;
+		buf_init(&b, 4096);
+		buf_append(&b, "url=", 4);
+		form_encode(&b, r[i].p->base_url);
+		snprintf(id, sizeof(id), "%lld", (long long)r[i].p->id);
+		buf_append(&b, "&provider-id=", 13);
+		buf_append(&b, id, strlen(id));
+		buf_append(&b, "&model-id=", 10);
+		form_encode(&b, r[i].upstream_id ? r[i].upstream_id : m->upstream_id);
+		o = json_object_new_object();
+		json_object_object_add(o, "path", json_object_new_string_len(b.data, (int)b.len));
+		p = json_object_new_object();
+		json_object_object_add(p, "id", json_object_new_int64(r[i].p->id));
+		json_object_object_add(p, "slug", json_object_new_string(r[i].p->slug));
+		json_object_object_add(p, "type", json_object_new_string(r[i].p->type));
+		json_object_object_add(o, "provider", p);
+		json_object_object_add(o, "endpoint", NULL);
+		json_object_array_add(arr, o);
+		buf_free(&b);
+	}
+	return arr;
+}
+
+static bool
+shown(const struct catalog_model *m)
+{
+	return m->priced || conf_bool(conf_get(), CONF_FIXED_PRICING);
+}
+
+void
+h_model_paths(struct req *r)
+{
+	struct catalog *cat = catalog_current(r->worker->db);
+	struct providers *ps = providers_current(r->worker->db);
+	struct json_object *root = json_object_new_object(), *data = json_object_new_array();
+	size_t i;
+
+	for (i = 0; i < catalog_count(cat); i++) {
+		const struct catalog_model *m = catalog_at(cat, i);
+		struct json_object *o;
+
+		if (!shown(m))
+			continue;
+		o = json_object_new_object();
+		json_object_object_add(o, "id", json_object_new_string(m->id));
+		json_object_object_add(o, "paths", model_paths(ps, m));
+		json_object_array_add(data, o);
+	}
+	providers_release(ps);
+	if (cat)
+		catalog_release(cat);
+	json_object_object_add(root, "data", data);
+	json_object_object_add(root, "updated_at", NULL);	/* no remote refresh */
+	resp_json(r, 200, root);
+}
+
+/* Decode a query value (percent escapes, '+' as space) in place. */
+static void
+query_decode(char *s)
+{
+	char *w = s;
+
+	for (; *s; s++) {
+		if (*s == '+') {
+			*w++ = ' ';
+		} else if (*s == '%' && isxdigit((unsigned char)s[1]) &&
+		    isxdigit((unsigned char)s[2])) {
+			char h[3] = { s[1], s[2], 0 };
+
+			*w++ = (char)strtol(h, NULL, 16);
+			s += 2;
+		} else {
+			*w++ = *s;
+		}
+	}
+	*w = '\0';
+}
+
+void
+h_model_paths_model(struct req *r)
+{
+	char *id = req_query(r, "model_id"), *slash;
+	struct catalog *cat;
+	struct providers *ps;
+	const struct catalog_model *m = NULL;
+	struct json_object *root, *det, *item;
+
+	if (id == NULL || (query_decode(id), *id == '\0') || strlen(id) > 256) {
+		/* FastAPI's 422 for a missing required query parameter */
+		root = json_object_new_object();
+		det = json_object_new_array();
+		item = json_object_new_object();
+		json_object_object_add(item, "type", json_object_new_string("missing"));
+		json_object_object_add(item, "loc", json_object_new_array());
+		json_object_array_add(json_object_object_get(item, "loc"),
+		    json_object_new_string("query"));
+		json_object_array_add(json_object_object_get(item, "loc"),
+		    json_object_new_string("model_id"));
+		json_object_object_add(item, "msg", json_object_new_string("Field required"));
+		json_object_array_add(det, item);
+		json_object_object_add(root, "detail", det);
+		resp_json(r, 422, root);
+		free(id);
+		return;
+	}
+	cat = catalog_current(r->worker->db);
+	ps = providers_current(r->worker->db);
+	if (cat) {
+		m = catalog_find(cat, id);
+		/* then without its "prefix/" */
+		if (m == NULL && (slash = strchr(id, '/')) != NULL)
+			m = catalog_find(cat, slash + 1);
+	}
+	if (m == NULL || !shown(m)) {
+		root = json_object_new_object();
+		json_object_object_add(root, "detail", json_object_new_string("Model not found"));
+		json_object_object_add(root, "request_id", json_object_new_string(r->id));
+		resp_json(r, 404, root);
+	} else {
+		root = json_object_new_object();
+		json_object_object_add(root, "data", model_paths(ps, m));
+		json_object_object_add(root, "updated_at", NULL);
+		resp_json(r, 200, root);
+	}
+	providers_release(ps);
+	if (cat)
+		catalog_release(cat);
+	free(id);
 }

@@ -39,6 +39,12 @@ const struct route routes[] = {
 	{ "/models/", MATCH_EXACT, GET, AUTH_NONE, 0, h_models, "models" },
 	BALANCE_ROUTES("/v1/balance"),
 	BALANCE_ROUTES("/v1/wallet"),
+	{ "/v1/models/paths", MATCH_EXACT, GET, AUTH_NONE, 0, h_model_paths, "model_paths" },
+	{ "/v1/models/paths/", MATCH_EXACT, GET, AUTH_NONE, 0, h_model_paths, "model_paths" },
+	{ "/v1/models/paths/model", MATCH_EXACT, GET, AUTH_NONE, 0, h_model_paths_model,
+	    "model_paths" },
+	{ "/v1/models/paths/model/", MATCH_EXACT, GET, AUTH_NONE, 0, h_model_paths_model,
+	    "model_paths" },
 	{ "/v1/models/", MATCH_PREFIX, GET, AUTH_NONE, 0, h_model_get, "model" },
 	{ "/models/", MATCH_PREFIX, GET, AUTH_NONE, 0, h_model_get, "model" },
 	/* Every API the relay engine knows (lib/relay/endpoints.c), with and

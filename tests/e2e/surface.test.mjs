@@ -14,7 +14,7 @@ import readline from 'node:readline';
 import { after, before, describe, it } from 'node:test';
 import Anthropic from '@anthropic-ai/sdk';
 import OpenAI, { toFile } from 'openai';
-import { REPO_ROOT, fundedKey, postJson, prerequisites, startStack } from './lib/harness.mjs';
+import { REPO_ROOT, fundedKey, getJson, postJson, prerequisites, startStack } from './lib/harness.mjs';
 import { balanceInfo, bearer, moneyPrerequisites, routstrctl, stopAndAudit } from './lib/money.mjs';
 import { makePng } from '../fakes/png.mjs';
 import { freePort } from './lib/servers.mjs';
@@ -308,6 +308,18 @@ function surface(setup) {
 		it('GET /v1/models/{id}, an unknown model, and a passthrough naming none', async () => {
 			const m = await openai.models.retrieve('mock-model');
 			assert.equal(m.id, 'mock-model');
+			// Routstr's discovery routes
+			const paths = (await getJson(`${h.baseUrl}/v1/models/paths`)).json;
+			const mp = paths.data.find((x) => x.id === 'mock-model');
+			assert.equal(mp.paths[0].provider.slug, 'generic');
+			assert.match(mp.paths[0].path, /^url=http%3A%2F%2F127\.0\.0\.1%3A[0-9]+%2Fv1&provider-id=[0-9]+&model-id=mock-model$/);
+			const one = await getJson(`${h.baseUrl}/v1/models/paths/model?model_id=openai%2Fmock-model`);
+			assert.equal(one.status, 200, one.text);
+			assert.deepEqual(one.json.data, mp.paths);
+			const none = await getJson(`${h.baseUrl}/v1/models/paths/model?model_id=nope`);
+			assert.equal(none.status, 404);
+			assert.equal(none.json.detail, 'Model not found');
+			assert.equal((await getJson(`${h.baseUrl}/v1/models/paths/model`)).status, 422);
 			await assert.rejects(openai.models.retrieve('no-such-model'),
 				(e) => e instanceof OpenAI.NotFoundError);
 			const r = await postJson(`${h.baseUrl}/v1/some/custom/endpoint`, { model: 'nope' },
