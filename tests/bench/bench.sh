@@ -794,14 +794,16 @@ apache_missing() {
 	(( EUID == 0 )) || echo "not root (Apache switches to www-data)"
 }
 
-# run_streams LABEL N URL [KEY]: streams.mjs; a row for the streams table.
-# With a key, the requests are paid and routstr.fcgi's RSS is sampled.
+# run_streams LABEL N URL [KEY [API]]: streams.mjs; a row for the streams
+# table. With a key, the requests are paid and routstr.fcgi's RSS is
+# sampled. API is chat (default), responses or messages; the added time to
+# first token is against the direct row of the same API and N.
 STREAM_ROWS=()
 declare -A D_TTFT50 D_TTFT99 D_TTFTMAX
 run_streams() {
-	local label=$1 n=$2 url=$3 key=${4:-} line kv args a50 a99 rss
+	local label=$1 n=$2 url=$3 key=${4:-} api=${5:-chat} line kv args a50 a99 rss
 	args=(--url "$url" --n "$n" --seconds "$BENCH_STREAM_SECONDS"
-		--timeout "$BENCH_STREAM_TIMEOUT" --tokens "$STREAM_TOKENS")
+		--timeout "$BENCH_STREAM_TIMEOUT" --tokens "$STREAM_TOKENS" --api "$api")
 	[[ -n $key ]] && args+=(--key "$key" --fcgi "$FCGI")
 	note "measuring $label: $n streams of ${BENCH_STREAM_SECONDS}s (timeout ${BENCH_STREAM_TIMEOUT}s)"
 	line=$(node "$STREAMS_JS" "${args[@]}" 2>>"$TMP/streams.err" | grep '^STREAMS ' | tail -n 1) || true
@@ -820,11 +822,12 @@ run_streams() {
 		esac
 	done
 	if [[ -z $key ]]; then
-		D_TTFT50[$n]=$T_ttft_p50_ms D_TTFT99[$n]=$T_ttft_p99_ms D_TTFTMAX[$n]=$T_ttft_max_ms
+		D_TTFT50[$api:$n]=$T_ttft_p50_ms D_TTFT99[$api:$n]=$T_ttft_p99_ms
+		D_TTFTMAX[$api:$n]=$T_ttft_max_ms
 		a50=- a99=- rss=-
 	else
-		a50=$(added "$T_ttft_p50_ms" "${D_TTFT50[$n]:-inf}")
-		a99=$(added "$T_ttft_p99_ms" "${D_TTFT99[$n]:-inf}")
+		a50=$(added "$T_ttft_p50_ms" "${D_TTFT50[$api:$n]:-inf}")
+		a99=$(added "$T_ttft_p99_ms" "${D_TTFT99[$api:$n]:-inf}")
 		rss=$(calc "$T_rss_peak_kib / 1024" %.1f)
 		STREAM_RSS[$label:$n]=$T_rss_peak_kib
 		STREAM_OK[$label:$n]="$T_completed $T_first_token $T_ttft_max_ms"
@@ -863,8 +866,13 @@ bench_streams() {
 	[[ -n $why ]] && STREAM_NOTES+=("Apache rows not measured: $why")
 	for n in "${STREAMS[@]}"; do
 		run_streams "direct (mock)" "$n" "$MOCK_URL"
+		run_streams "direct, /v1/responses" "$n" "$MOCK_URL" "" responses
+		run_streams "direct, /v1/messages" "$n" "$MOCK_URL" "" messages
 		if start_proxy; then
 			run_streams "lighttpd + routstr" "$n" "$PROXY_URL" "$SK_KEY"
+			# The other streaming APIs, through the same engine.
+			run_streams "lighttpd, /v1/responses" "$n" "$PROXY_URL" "$SK_KEY" responses
+			run_streams "lighttpd, /v1/messages" "$n" "$PROXY_URL" "$SK_KEY" messages
 		else
 			STREAM_NOTES+=("lighttpd did not start for $n streams")
 		fi
@@ -996,7 +1004,7 @@ met() {
 # target_lines: the figures against issue 8's targets (reported, never
 # enforced).
 target_lines() {
-	local k=paid-$PAID_MODE:$C0 r a n l rss c1 ft mx slack m
+	local k=paid-$PAID_MODE:$C0 r a n l rss c1 ft mx slack m api
 	if [[ -n ${RPS[$k]:-} && -n ${RPS[nginx:$C0]:-} ]]; then
 		r=$(calc "${RPS[$k]} / ${RPS[nginx:$C0]}")
 		echo "target: paid >= 0.5x nginx req/s at $C0 connections: ${r}x ($(met "$r >= 0.5"))"
@@ -1013,16 +1021,22 @@ target_lines() {
 	# One event interval of the mock: a stream that waited for another
 	# stream to end would be a whole stream (seconds) late.
 	slack=$(( BENCH_STREAM_SECONDS * 1000 / (STREAM_TOKENS + 2) ))
-	for l in "lighttpd + routstr" "apache proxy_fcgi+routstr"; do
+	for l in "lighttpd + routstr" "lighttpd, /v1/responses" "lighttpd, /v1/messages" \
+	    "apache proxy_fcgi+routstr"; do
 		[[ -n ${STREAM_RSS[$l:$STREAMS_MAX]:-} ]] || continue
 		n=$STREAMS_MAX
+		case $l in
+		*responses) api=responses ;;
+		*messages) api=messages ;;
+		*) api=chat ;;
+		esac
 		rss=$(calc "${STREAM_RSS[$l:$n]} / 1024" %.1f)
 		read -r c1 ft mx <<<"${STREAM_OK[$l:$n]}"
 		# The RSS says little when most streams never reached routstr.
 		echo "target: $n streams via $l with <= 64 MiB total routstr.fcgi RSS: $rss MiB ($(met "$rss <= 64")," \
 			"while $ft of the $n streams were served); $c1/$n completed;" \
-			"every first token within ${slack} ms of the slowest direct one (max ${mx} ms vs ${D_TTFTMAX[$n]:-inf} ms):" \
-			"$([[ $ft == "$n" && $mx != inf && ${D_TTFTMAX[$n]:-inf} != inf ]] && met "$mx <= ${D_TTFTMAX[$n]} + $slack" || echo missed)"
+			"every first token within ${slack} ms of the slowest direct one (max ${mx} ms vs ${D_TTFTMAX[$api:$n]:-inf} ms):" \
+			"$([[ $ft == "$n" && $mx != inf && ${D_TTFTMAX[$api:$n]:-inf} != inf ]] && met "$mx <= ${D_TTFTMAX[$api:$n]} + $slack" || echo missed)"
 	done
 }
 

@@ -3,7 +3,10 @@
 // tests/bench/bench.sh. Node stdlib only.
 //
 // Every stream is the same POST /v1/chat/completions with "stream": true and
-// stream_options.include_usage. The x-mock-* headers ask the mock upstream for
+// stream_options.include_usage (--api chat, the default), or the same
+// streamed request to /v1/responses (--api responses) or Anthropic's
+// /v1/messages (--api messages); the first token is the first event with
+// output text in the API's own shape. The x-mock-* headers ask the mock upstream for
 // --tokens content events spread over --seconds, so each stream lasts about
 // --seconds. Each request has its own TCP connection (no keep-alive agent), and
 // all N are sent at once. The run ends when every stream has ended, or at
@@ -23,6 +26,7 @@
 //
 // Usage: node streams.mjs --url http://127.0.0.1:PORT --n 100 --seconds 10
 //          --timeout 20 [--key sk-...] [--tokens 10] [--fcgi /abs/routstr.fcgi]
+//          [--api chat|responses|messages]
 
 import http from 'node:http';
 import fs from 'node:fs';
@@ -44,7 +48,8 @@ function intArg(name, v, lo, hi) {
 }
 
 function parseArgs(argv) {
-	const o = { url: null, n: 100, seconds: 10, timeout: 20, key: null, tokens: 10, fcgi: null };
+	const o = { url: null, n: 100, seconds: 10, timeout: 20, key: null, tokens: 10, fcgi: null,
+		api: 'chat' };
 	for (let i = 0; i < argv.length; i += 2) {
 		const name = argv[i], v = argv[i + 1];
 		if (v === undefined)
@@ -57,6 +62,11 @@ function parseArgs(argv) {
 		case '--tokens': o.tokens = intArg(name, v, 1, 1000); break;
 		case '--key': o.key = v; break;
 		case '--fcgi': o.fcgi = v; break;
+		case '--api':
+			if (!['chat', 'responses', 'messages'].includes(v))
+				usage(`--api must be chat, responses or messages, got '${v}'`);
+			o.api = v;
+			break;
 		default: usage(`unknown argument ${name}`);
 		}
 	}
@@ -66,7 +76,29 @@ function parseArgs(argv) {
 }
 
 const opt = parseArgs(process.argv.slice(2));
-const target = new URL('/v1/chat/completions', opt.url);
+const API = {
+	chat: {
+		path: '/v1/chat/completions',
+		body: { model: 'mock-model', messages: [{ role: 'user', content: 'Count slowly.' }],
+			max_tokens: 16, stream: true, stream_options: { include_usage: true } },
+		text: (o) => o?.choices?.[0]?.delta?.content,
+		done: (data) => data === '[DONE]',
+	},
+	responses: {
+		path: '/v1/responses',
+		body: { model: 'mock-model', input: 'Count slowly.', max_output_tokens: 16, stream: true },
+		text: (o) => (o?.type === 'response.output_text.delta' ? o.delta : undefined),
+		done: (data, o) => o?.type === 'response.completed',
+	},
+	messages: {
+		path: '/v1/messages',
+		body: { model: 'claude-mock', max_tokens: 16, stream: true,
+			messages: [{ role: 'user', content: 'Count slowly.' }] },
+		text: (o) => (o?.type === 'content_block_delta' ? o.delta?.text : undefined),
+		done: (data, o) => o?.type === 'message_stop',
+	},
+}[opt.api];
+const target = new URL(API.path, opt.url);
 // Events of one stream: the tokens, the stop chunk, the usage chunk and
 // [DONE]; the mock waits the delay between two of them.
 const delayMs = Math.round(opt.seconds * 1000 / (opt.tokens + 2));
@@ -127,19 +159,15 @@ if (opt.fcgi) {
 
 // ---------------------------------------------------------------- streams
 
-const body = JSON.stringify({
-	model: 'mock-model',
-	messages: [{ role: 'user', content: 'Count slowly.' }],
-	max_tokens: 16,
-	stream: true,
-	stream_options: { include_usage: true },
-});
+const body = JSON.stringify(API.body);
 const headers = {
 	'content-type': 'application/json',
 	'content-length': Buffer.byteLength(body),
 	'x-mock-tokens': String(opt.tokens),
 	'x-mock-delay-ms': String(delayMs),
 };
+if (opt.api === 'messages')
+	headers['anthropic-version'] = '2023-06-01';
 if (opt.key)
 	headers.authorization = `Bearer ${opt.key}`;
 
@@ -209,7 +237,11 @@ function onEvent(rec, ev) {
 	} catch {
 		return;
 	}
-	const c = o?.choices?.[0]?.delta?.content;
+	// The end of the answer in the API's own shape (the stream then
+	// carries its trailer: usage, cost).
+	if (API.done(data, o))
+		rec.doneSeen = true;
+	const c = API.text(o);
 	if (typeof c === 'string' && c !== '') {
 		if (rec.tokens === 0)
 			rec.ttft = performance.now() - rec.t0;
