@@ -22,6 +22,7 @@ import {
 	assertAuditClean, balanceInfo, bearer, chat, chatBody, moneyPrerequisites, redeemAtMint, routstrctl,
 	stopAndAudit, tokenValue,
 } from './lib/money.mjs';
+import { readStream } from './lib/money.mjs';
 
 const pre = moneyPrerequisites(['lighttpd']);
 
@@ -376,6 +377,45 @@ describe('refunds and change killed at every step, under lighttpd', { skip: pre.
 		});
 	}
 
+
+	// An X-Cashu stream makes its change above the reservation before the
+	// first event, inside the upstream transfer. Killed at each step of
+	// that withdrawal: refunds with the same X-Cashu header return the
+	// value (newest token first; the next after it is redeemed), once, and
+	// the books close.
+	for (const point of ['withdraw-debited', 'wallet-sent', 'withdraw-made']) {
+		it(`X-Cashu stream killed at ${point} of its up-front change: fetched afterwards, whole`, async () => {
+			const x = await mintToken(h, 64);
+			const f = arm(h, point);
+			await dies(h, readStream(h, chatBody({ stream: true, max_tokens: 100 }),
+				{ 'x-cashu': x, 'x-mock-tokens': '7' }));
+			assert.equal(fs.existsSync(f), false);
+			// The request's first swap is the token's own redemption, so
+			// wallet-sent stops that one, before the mint saw it: cron
+			// rolls it back and the token is still its holder's.
+			if (point === 'wallet-sent') {
+				assert.equal(routstrctl(h, ['cron']).status, 0);
+				assert.equal(await redeemAtMint(h, x), 64);
+				assertAuditClean(h);
+				return;
+			}
+			let back = 0;
+			const seen = new Set();
+			const answers = [];
+			for (let i = 0; i < 3; i++) {
+				const r = await postJson(`${h.baseUrl}/v1/balance/refund`, {}, { 'x-cashu': x });
+				answers.push(`${r.status} ${r.text.slice(0, 120)}`);
+				if (r.status !== 200 || seen.has(r.json.token))
+					break;
+				seen.add(r.json.token);
+				back += await redeemAtMint(h, r.json.token);
+			}
+			// Killed before the answer: the sweeper charges nothing (no
+			// output was recorded), so everything comes back.
+			assert.equal(back, 64, `change ${back}; refunds: ${answers.join(' | ')}`);
+			assertAuditClean(h);
+		});
+	}
 });
 
 describe('a usd token of a trusted usd mint (finding 16)', { skip: pre.skip }, () => {

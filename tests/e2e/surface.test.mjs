@@ -14,8 +14,10 @@ import readline from 'node:readline';
 import { after, before, describe, it } from 'node:test';
 import Anthropic from '@anthropic-ai/sdk';
 import OpenAI, { toFile } from 'openai';
-import { REPO_ROOT, fundedKey, getJson, postJson, prerequisites, startStack } from './lib/harness.mjs';
-import { balanceInfo, bearer, moneyPrerequisites, routstrctl, stopAndAudit } from './lib/money.mjs';
+import { REPO_ROOT, fundedKey, getJson, mintToken, postJson, prerequisites, startStack } from './lib/harness.mjs';
+import {
+	balanceInfo, bearer, moneyPrerequisites, redeemAtMint, routstrctl, stopAndAudit, tokenValue,
+} from './lib/money.mjs';
 import { makePng } from '../fakes/png.mjs';
 import { freePort } from './lib/servers.mjs';
 
@@ -283,6 +285,32 @@ function surface(setup) {
 			assert.equal(await balance(h, key), before, 'count_tokens is free');
 		});
 
+		it('X-Cashu pays for other endpoints too: embeddings (JSON) and a transcription (multipart)', async () => {
+			for (const run of [
+				async (tok) => openai.embeddings.create({ model: 'mock-embedding', input: 'one two' },
+					{ headers: { 'x-cashu': tok, authorization: '' } }).withResponse(),
+				async (tok) => openai.audio.transcriptions.create({ model: 'gpt-4o-mini-transcribe',
+					file: await toFile(WAV, 'tone.wav', { type: 'audio/wav' }) },
+					{ headers: { 'x-cashu': tok, authorization: '' } }).withResponse(),
+			]) {
+				const tok = await mintToken(h, 30);
+				const { response } = await run(tok);
+				const charged = headerCost(response);
+				const change = response.headers.get('x-cashu');
+				assert.ok(charged > 0 && change && change !== tok, `${charged} ${change}`);
+				const back = tokenValue(change);
+				assert.equal(back, Math.floor((30000 - charged) / 1000));
+				assert.equal(await redeemAtMint(h, change), back);
+			}
+		});
+
+		it('non-streamed answers carry X-Routstr-Cost-Usd', async () => {
+			const { response } = await openai.chat.completions.create({
+				model: 'mock-model', messages: [{ role: 'user', content: 'hi' }],
+			}).withResponse();
+			assert.match(response.headers.get('x-routstr-cost-usd') ?? '', /^0\.[0-9]+$/);
+		});
+
 		it('an upstream 429 is UPSTREAM_RATE_LIMIT with its details; 5xx names the upstream', async () => {
 			const before = await balance(h, key);
 			const r = await postJson(`${h.baseUrl}/v1/chat/completions`, {
@@ -412,6 +440,24 @@ describe('failover across providers under lighttpd', { skip: prerequisites(['lig
 		routstrctl(h, ['provider', 'enable', 'generic']);
 		for (const s of ['down', 'rl', 'broke'])
 			routstrctl(h, ['provider', 'remove', s]);
+	});
+
+	it('an Anthropic provider gets x-api-key and serves only the Messages API', async () => {
+		const anth = await startProviderMock(['--name', 'anth', '--anthropic-auth', 'ak-test-123']);
+		mocks.push(anth);
+		add(['anth', 'anthropic', anth.url, '-k', 'ak-test-123', '-p', '-5']);
+		const m = await postJson(`${h.baseUrl}/v1/messages`, {
+			model: 'claude-mock', max_tokens: 20, messages: [{ role: 'user', content: 'hi' }],
+		}, { ...bearer(key), 'anthropic-version': '2023-06-01' });
+		assert.equal(m.status, 200, m.text);
+		assert.equal(m.json.provider, 'anth');
+		const c = await postJson(`${h.baseUrl}/v1/chat/completions`, {
+			model: 'claude-mock', messages: [{ role: 'user', content: 'hi' }],
+		}, bearer(key));
+		assert.equal(c.status, 200, c.text);
+		assert.equal(c.json.provider, 'generic', 'not an OpenAI-API provider');
+		assert.equal(await anth.requests(), 1);
+		routstrctl(h, ['provider', 'remove', 'anth']);
 	});
 
 	it('a provider that refuses a parameter gets the request again without it', async () => {
