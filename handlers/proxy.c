@@ -62,16 +62,10 @@ struct bill {
 	struct req *r;
 	const struct relay_endpoint *ep;
 	struct relay_ask ask;
+	struct relay_bill m;	/* price, reservation, settlement (lib/relay/bill.c) */
 	struct auth who;
 	const struct catalog_model *model;	/* borrowed from cat */
 	struct catalog *cat;			/* our reference */
-	struct pricing_params pp;
-	int64_t reserved;	/* msat held by the reservation */
-	int64_t res_id;		/* 0: none held */
-	bool settled;
-	bool charged;
-	struct pricing_cost cost;
-	int64_t balance_after;
 	struct providers *provs;		/* our reference */
 	struct relay_provider cand[PROVIDERS_MAX];	/* tried in this order */
 	const char *cand_model[PROVIDERS_MAX];	/* each one's id for the model */
@@ -154,56 +148,12 @@ free_lines(char **v)
 
 /* ---- money ---------------------------------------------------------- */
 
-/* What the request costs by what the meter saw: by the upstream's usage,
- * or, without one, by an estimate from what was sent and received, capped
- * by the reservation (DESIGN.md 5: requests that produced output are never
- * free). A passthrough is billed by the model's per-request price. */
-static int64_t
-cost_of(struct bill *b, const struct relay_meter *m, struct pricing_cost *pc, bool *estimatedp)
-{
-	struct pricing_usage u;
-	bool estimated = false;
-
-	memset(pc, 0, sizeof(*pc));
-	if (b->ep->free)
-		return 0;
-	if (b->ep == &relay_passthrough) {
-		memset(&u, 0, sizeof(u));
-		u.requests = 1;
-	} else if (!usage_from_json(m->usage, &u)) {
-		u.input = pricing_tokens_from_chars(b->ask.prompt_chars);
-		u.output = pricing_tokens_from_chars(m->out_chars);
-		u.images = b->ask.images_in;
-		estimated = true;
-	}
-	if (b->ep->images)
-		u.images += m->images > 0 ? m->images : (estimated ? b->ask.images_out : 0);
-	if (pricing_cost(&b->pp, b->model && b->model->priced ? &b->model->price : NULL, &u,
-	    pc) != RERR_OK) {
-		/* Cannot price it (overflow, a count the model cannot bill): charge
-		 * what was reserved, the bound the client agreed to. */
-		pc->total_msat = b->reserved;
-		pc->input_msat = b->reserved;
-		pc->output_msat = 0;
-		estimated = true;
-	}
-	if (estimated && pc->total_msat > b->reserved) {
-		pc->total_msat = b->reserved;
-		if (pc->input_msat > pc->total_msat)
-			pc->input_msat = pc->total_msat;
-		pc->output_msat = pc->total_msat - pc->input_msat;
-	}
-	if (estimatedp)
-		*estimatedp = estimated;
-	return pc->total_msat;
-}
-
 static int64_t
 money_cost_so_far(void *ud, const struct relay_meter *m)
 {
 	struct pricing_cost pc;
 
-	return cost_of(ud, m, &pc, NULL);
+	return relay_bill_cost(&((struct bill *)ud)->m, m, &pc, NULL);
 }
 
 /* The cost so far, which the sweeper charges if this process dies first. */
@@ -212,9 +162,9 @@ money_progress(void *ud, int64_t cost)
 {
 	struct bill *b = ud;
 
-	if (b->res_id == 0 || b->settled)
+	if (b->m.res_id == 0 || b->m.settled)
 		return;
-	ledger_progress(b->r->worker->db, b->res_id, cost);
+	ledger_progress(b->r->worker->db, b->m.res_id, cost);
 }
 
 /* X-Cashu: what the token's key still holds goes back as a change token,
@@ -257,78 +207,44 @@ money_finish(void *ud, bool charge, const struct relay_meter *m, struct relay_co
 	struct bill *b = ud;
 	struct req *r = b->r;
 	struct ledger_request_log log;
-	struct ledger_settle_result sr;
-	struct pricing_usage u;
-	bool estimated;
 	enum rerr e;
 
 	snprintf(b->provider, sizeof(b->provider), "%s", c->provider ? c->provider : "");
 	memset(c, 0, sizeof(*c));
 	c->provider = b->provider;
-	if (b->res_id == 0 || b->settled)
+	if (b->m.res_id == 0 || b->m.settled)
 		return;
-	b->settled = true;
 	if (!charge) {
-		e = ledger_release(r->worker->db, b->res_id);
-		if (e == RERR_DB) {
-			usleep(100 * 1000);	/* busy database: once more, as for settle */
-			e = ledger_release(r->worker->db, b->res_id);
-		}
-		if (e != RERR_OK)
+		if ((e = relay_bill_release(&b->m, r->worker->db)) != RERR_OK)
 			log_error("request %s: release of reservation %lld failed: %s", r->id,
-			    (long long)b->res_id, rerr_name(e));
-		req_log_extra(r, "released=%lld", (long long)b->reserved);
+			    (long long)b->m.res_id, rerr_name(e));
+		req_log_extra(r, "released=%lld", (long long)b->m.reserved);
 		make_change(r, b);
 		goto out;
 	}
 	/* Priced with the fee of the provider that served it. */
 	for (size_t i = 0; i < b->ncand; i++)
 		if (strcmp(b->cand[i].name, b->provider) == 0)
-			pricing_params_from_conf(conf_get(), b->cand_fee[i], b->btc, &b->pp);
-	cost_of(b, m, &b->cost, &estimated);
-	if (estimated)
-		req_log_extra(r, "billed_by=estimate");
-	usage_from_json(m->usage, &u);
+			pricing_params_from_conf(conf_get(), b->cand_fee[i], b->btc, &b->m.pp);
 	memset(&log, 0, sizeof(log));
 	log.request_id = r->id;
 	log.model = b->model ? b->model->id : "";
 	log.provider = b->provider;
-	log.status = m->status;
-	log.tokens_in = u.input + u.cache_read + u.cache_write;
-	log.tokens_out = u.output;
 	log.duration_ms = (mono_usec() - r->start_us) / 1000;
-	e = ledger_settle(r->worker->db, b->res_id, b->cost.total_msat, &log, &sr);
-	if (e == RERR_DB) {
-		/* A busy database past its timeout: once more, or the
-		 * reservation stays held until this process exits and the
-		 * sweeper charges its recorded progress. */
-		usleep(100 * 1000);
-		e = ledger_settle(r->worker->db, b->res_id, b->cost.total_msat, &log, &sr);
-	}
-	if (e != RERR_OK) {
+	if ((e = relay_bill_settle(&b->m, r->worker->db, m, &log)) != RERR_OK) {
 		log_error("request %s: settle of reservation %lld failed: %s", r->id,
-		    (long long)b->res_id, rerr_name(e));
+		    (long long)b->m.res_id, rerr_name(e));
 		goto out;
 	}
-	b->charged = true;
-	b->balance_after = sr.balance_after;
-	req_log_extra(r, "cost_msat=%lld charged=%lld", (long long)b->cost.total_msat,
-	    (long long)sr.charged);
-	if (sr.charged < b->cost.total_msat) {
-		/* The key could not cover an overrun and the rest was forgiven:
-		 * the headers and usage.cost say what was taken. The USD figure
-		 * was of the whole cost, so it is left out. */
-		req_log_extra(r, "forgiven=%lld", (long long)sr.forgiven);
-		b->cost.total_msat = sr.charged;
-		if (b->cost.output_msat > sr.charged)
-			b->cost.output_msat = sr.charged;
-		b->cost.input_msat = sr.charged - b->cost.output_msat;
-		b->cost.usd_fusd = 0;
-	}
+	if (b->m.estimated)
+		req_log_extra(r, "billed_by=estimate");
+	req_log_extra(r, "charged=%lld", (long long)b->m.cost.total_msat);
+	if (b->m.forgiven > 0)
+		req_log_extra(r, "forgiven=%lld", (long long)b->m.forgiven);
 	make_change(r, b);
 out:
-	c->cost = b->cost;
-	c->balance_after = b->balance_after;
+	c->cost = b->m.cost;
+	c->balance_after = b->m.balance_after;
 	if (b->xcashu && (b->change || b->change_deferred)) {
 		/* Headers may be gone (a stream): the change is named in a
 		 * comment too, and kept for POST /v1/balance/refund with the same
@@ -349,7 +265,7 @@ money_headers(void *ud, const struct relay_cost *c)
 	struct req *r = b->r;
 	char v[64];
 
-	if (b->charged) {
+	if (b->m.charged) {
 		snprintf(v, sizeof(v), "%lld", (long long)c->cost.total_msat);
 		resp_header(r, "X-Routstr-Cost-Msats", v);
 		snprintf(v, sizeof(v), "%lld", (long long)c->cost.input_msat);
@@ -588,17 +504,13 @@ find_model(struct req *r, struct bill *b)
 	return 0;
 }
 
-/* Price the request: its worst-case cost into b->reserved. Returns 0 or -1
+/* Price the request: its worst-case cost into b->m.reserved. Returns 0 or -1
  * after answering (400, 503). */
 static int
 price_request(struct req *r, struct bill *b)
 {
 	const struct conf *c = conf_get();
-	struct pricing_request pr;
-	int64_t btc = 0;
-	enum rerr e;
-
-	int64_t fee = -1;
+	int64_t btc = 0, fee = -1;
 	size_t i;
 
 	if (price_btc_usd(r->worker->db, r->worker->up, &btc, NULL) != RERR_OK)
@@ -613,32 +525,25 @@ price_request(struct req *r, struct bill *b)
 		if (f > fee)
 			fee = f;
 	}
-	pricing_params_from_conf(c, fee, btc, &b->pp);
-	if (!b->pp.fixed && (!b->model->priced || b->pp.btc_usd_micro <= 0)) {
+	pricing_params_from_conf(c, fee, btc, &b->m.pp);
+	if (!b->m.pp.fixed && (!b->model->priced || b->m.pp.btc_usd_micro <= 0)) {
 		if (b->model->priced)
 			api_error(r, E_NO_BTC_PRICE);
 		else
 			api_error(r, E_MODEL_UNPRICED, b->model->id);
 		return -1;
 	}
-	memset(&pr, 0, sizeof(pr));
-	if (b->ep == &relay_passthrough) {
-		pr.prompt_tokens = 0;	/* billed by the per-request price */
-		pr.max_tokens = 0;
-	} else {
-		pr.prompt_tokens = pricing_tokens_from_chars(b->ask.prompt_chars);
-		pr.max_tokens = b->ask.max_tokens;
-		pr.images = b->ask.images_in + b->ask.images_out;
-	}
-	e = pricing_max_cost(&b->pp, b->model->priced ? &b->model->price : NULL, &pr, &b->reserved);
-	if (e != RERR_OK) {
+	b->m.ep = b->ep;
+	b->m.ask = &b->ask;
+	b->m.price = b->model->priced ? &b->model->price : NULL;
+	if (relay_bill_price(&b->m) != RERR_OK) {
 		api_error(r, E_REQUEST_TOO_LARGE);
 		return -1;
 	}
 	return 0;
 }
 
-/* Reserve b->reserved on the key. Returns 0 or -1 after answering (402, 403).
+/* Reserve b->m.reserved on the key. Returns 0 or -1 after answering (402, 403).
  * An X-Cashu payer refused here gets its token's value back at once. */
 static int
 reserve(struct req *r, struct bill *b)
@@ -647,10 +552,10 @@ reserve(struct req *r, struct bill *b)
 	char need[32], have[32];
 	enum rerr e;
 
-	e = ledger_reserve(r->worker->db, b->who.hash, b->reserved, r->id, b->model->id, &rr);
+	e = ledger_reserve(r->worker->db, b->who.hash, b->m.reserved, r->id, b->model->id, &rr);
 	if (e == RERR_OK) {
-		b->res_id = rr.id;
-		req_log_extra(r, "reserved=%lld", (long long)b->reserved);
+		b->m.res_id = rr.id;
+		req_log_extra(r, "reserved=%lld", (long long)b->m.reserved);
 		return 0;
 	}
 	if (e != RERR_CONFLICT) {
@@ -665,12 +570,12 @@ reserve(struct req *r, struct bill *b)
 		api_error(r, E_KEY_EXPIRED);
 		break;
 	case LEDGER_REFUSE_LIMIT:
-		api_error(r, E_BALANCE_LIMIT_EXCEEDED, (long long)rr.limit, (long long)rr.spent, (long long)rr.key_reserved, (long long)b->reserved);
+		api_error(r, E_BALANCE_LIMIT_EXCEEDED, (long long)rr.limit, (long long)rr.spent, (long long)rr.key_reserved, (long long)b->m.reserved);
 		break;
 	default:
-		pricing_fmt_msat_as_sat(b->reserved, need, sizeof(need));
+		pricing_fmt_msat_as_sat(b->m.reserved, need, sizeof(need));
 		pricing_fmt_msat_as_sat(rr.available, have, sizeof(have));
-		api_error(r, E_INSUFFICIENT_BALANCE, need, (long long)b->reserved, have, (long long)rr.available);
+		api_error(r, E_INSUFFICIENT_BALANCE, need, (long long)b->m.reserved, have, (long long)rr.available);
 		break;
 	}
 	return -1;
@@ -728,14 +633,14 @@ xcashu_pay(struct req *r, const char *token, struct bill *b)
 		api_error(r, E_XCASHU_FORMAT);
 		return -1;
 	}
-	if (value < b->reserved) {
+	if (value < b->m.reserved) {
 		/* Routstr's shape: {"detail": {reason, amount_required_msat,
 		 * model, type}}; the "error" beside it is for the SDKs. The
 		 * token was not touched: it goes back as it came. */
 		struct json_object *env = json_object_new_object(), *det = json_object_new_object();
 
 		json_object_object_add(det, "reason", json_object_new_string("Insufficient balance"));
-		json_object_object_add(det, "amount_required_msat", json_object_new_int64(b->reserved));
+		json_object_object_add(det, "amount_required_msat", json_object_new_int64(b->m.reserved));
 		json_object_object_add(det, "model", json_object_new_string(b->model->id));
 		json_object_object_add(det, "type", json_object_new_string("minimum_balance_required"));
 		err = json_object_new_object();
@@ -743,7 +648,7 @@ xcashu_pay(struct req *r, const char *token, struct bill *b)
 		json_object_object_add(err, "type", json_object_new_string("minimum_balance_required"));
 		json_object_object_add(err, "code", json_object_new_string("insufficient_balance"));
 		json_object_object_add(err, "reason", json_object_new_string("Insufficient balance"));
-		json_object_object_add(err, "amount_required_msat", json_object_new_int64(b->reserved));
+		json_object_object_add(err, "amount_required_msat", json_object_new_int64(b->m.reserved));
 		json_object_object_add(err, "model", json_object_new_string(b->model->id));
 		json_object_object_add(env, "detail", det);
 		json_object_object_add(env, "error", err);
@@ -954,7 +859,7 @@ h_proxy(struct req *r)
 			api_error(r, E_UPSTREAM_UNREACHABLE, out.error);
 	}
 out:
-	if (bill.res_id && !bill.settled) {
+	if (bill.m.res_id && !bill.m.settled) {
 		struct relay_meter m;
 		struct relay_cost rc;
 

@@ -1,9 +1,132 @@
-/* bill: the cost fields Routstr's clients read in an answer (usage.cost,
- * metadata.routstr.cost, cost). Pure: the caller owns every object. */
+/* bill: the money of one relayed request (relay.h: struct relay_bill) and
+ * the cost fields Routstr's clients read in an answer (usage.cost,
+ * metadata.routstr.cost, cost). The ledger is the only state it changes. */
 #include "config.h"
 
+#include <string.h>
+#include <unistd.h>
+
 #include "json.h"
+#include "ledger.h"
+#include "log.h"
 #include "relay.h"
+#include "usage.h"
+
+enum rerr
+relay_bill_price(struct relay_bill *b)
+{
+	struct pricing_request pr;
+
+	memset(&pr, 0, sizeof(pr));
+	if (b->ep == &relay_passthrough) {
+		pr.prompt_tokens = 0;	/* billed by the per-request price */
+		pr.max_tokens = 0;
+	} else {
+		pr.prompt_tokens = pricing_tokens_from_chars(b->ask->prompt_chars);
+		pr.max_tokens = b->ask->max_tokens;
+		pr.images = b->ask->images_in + b->ask->images_out;
+	}
+	return pricing_max_cost(&b->pp, b->price, &pr, &b->reserved) == RERR_OK ? RERR_OK :
+	    RERR_INVALID;
+}
+
+int64_t
+relay_bill_cost(const struct relay_bill *b, const struct relay_meter *m, struct pricing_cost *pc,
+    bool *estimatedp)
+{
+	struct pricing_usage u;
+	bool estimated = false;
+
+	memset(pc, 0, sizeof(*pc));
+	if (b->ep->free)
+		return 0;
+	if (b->ep == &relay_passthrough) {
+		memset(&u, 0, sizeof(u));
+		u.requests = 1;
+	} else if (!usage_from_json(m->usage, &u)) {
+		u.input = pricing_tokens_from_chars(b->ask->prompt_chars);
+		u.output = pricing_tokens_from_chars(m->out_chars);
+		u.images = b->ask->images_in;
+		estimated = true;
+	}
+	if (b->ep->images)
+		u.images += m->images > 0 ? m->images : (estimated ? b->ask->images_out : 0);
+	if (pricing_cost(&b->pp, b->price, &u, pc) != RERR_OK) {
+		/* Cannot price it (overflow, a count the model cannot bill): charge
+		 * what was reserved, the bound the client agreed to. */
+		pc->total_msat = b->reserved;
+		pc->input_msat = b->reserved;
+		pc->output_msat = 0;
+		estimated = true;
+	}
+	if (estimated && pc->total_msat > b->reserved) {
+		pc->total_msat = b->reserved;
+		if (pc->input_msat > pc->total_msat)
+			pc->input_msat = pc->total_msat;
+		pc->output_msat = pc->total_msat - pc->input_msat;
+	}
+	if (estimatedp)
+		*estimatedp = estimated;
+	return pc->total_msat;
+}
+
+enum rerr
+relay_bill_release(struct relay_bill *b, struct db *db)
+{
+	enum rerr e;
+
+	if (b->res_id == 0 || b->settled)
+		return RERR_CONFLICT;
+	b->settled = true;
+	e = ledger_release(db, b->res_id);
+	if (e == RERR_DB) {
+		usleep(100 * 1000);	/* busy database: once more, as for settle */
+		e = ledger_release(db, b->res_id);
+	}
+	return e;
+}
+
+enum rerr
+relay_bill_settle(struct relay_bill *b, struct db *db, const struct relay_meter *m,
+    struct ledger_request_log *log)
+{
+	struct ledger_settle_result sr;
+	struct pricing_usage u;
+	enum rerr e;
+
+	if (b->res_id == 0 || b->settled)
+		return RERR_CONFLICT;
+	b->settled = true;
+	relay_bill_cost(b, m, &b->cost, &b->estimated);
+	usage_from_json(m->usage, &u);
+	log->status = m->status;
+	log->tokens_in = u.input + u.cache_read + u.cache_write;
+	log->tokens_out = u.output;
+	e = ledger_settle(db, b->res_id, b->cost.total_msat, log, &sr);
+	if (e == RERR_DB) {
+		/* A busy database past its timeout: once more, or the
+		 * reservation stays held until this process exits and the
+		 * sweeper charges its recorded progress. */
+		usleep(100 * 1000);
+		e = ledger_settle(db, b->res_id, b->cost.total_msat, log, &sr);
+	}
+	if (e != RERR_OK)
+		return e;
+	b->charged = true;
+	b->balance_after = sr.balance_after;
+	b->forgiven = sr.forgiven;
+	if (sr.charged < b->cost.total_msat) {
+		/* The key could not cover an overrun and the rest was forgiven:
+		 * the headers and usage.cost say what was taken. The USD figure
+		 * was of the whole cost, so it is left out. */
+		b->cost.total_msat = sr.charged;
+		if (b->cost.output_msat > sr.charged)
+			b->cost.output_msat = sr.charged;
+		b->cost.input_msat = sr.charged - b->cost.output_msat;
+		b->cost.usd_fusd = 0;
+	}
+	return RERR_OK;
+}
 
 struct json_object *
 relay_cost_object(const struct relay_cost *c, bool full)

@@ -240,6 +240,43 @@ void relay_redact_org(char *s);
 
 /* ------------------------------------------------------------ bill.c */
 
+struct db;
+struct ledger_request_log;
+
+/* The money of one relayed request: its worst case, its reservation and
+ * its settlement (DESIGN.md 5). Owned by the adapter, which fills ep, ask,
+ * price and pp, reserves (ledger_reserve) into res_id, and hands it to
+ * these functions; no HTTP here. */
+struct relay_bill {
+	const struct relay_endpoint *ep;
+	const struct relay_ask *ask;
+	const struct pricing_model *price;	/* NULL: unpriced (fixed pricing) */
+	struct pricing_params pp;
+	int64_t reserved;		/* msat the reservation holds */
+	int64_t res_id;			/* 0: none held */
+	bool settled;			/* settled or released: never again */
+	bool charged;			/* settled with a charge */
+	bool estimated;			/* charged by estimate, not usage */
+	struct pricing_cost cost;	/* what was charged */
+	int64_t forgiven;		/* an overrun the key could not cover */
+	int64_t balance_after;
+};
+
+/* The worst case of b->ask at b->pp into b->reserved: RERR_INVALID when it
+ * cannot be computed (too large). A passthrough is its per-request price. */
+enum rerr relay_bill_price(struct relay_bill *b);
+/* What the meter's request costs: by its usage, or by an estimate from what
+ * was sent and received, capped by the reservation (requests that produced
+ * output are never free). *estimated may be NULL. */
+int64_t relay_bill_cost(const struct relay_bill *b, const struct relay_meter *m,
+    struct pricing_cost *pc, bool *estimated);
+/* Release the reservation (nothing charged), or settle it at the meter's
+ * cost, exactly once, with log for the requests table. A busy database is
+ * tried once more; RERR_OK or the ledger's error. */
+enum rerr relay_bill_release(struct relay_bill *b, struct db *db);
+enum rerr relay_bill_settle(struct relay_bill *b, struct db *db, const struct relay_meter *m,
+    struct ledger_request_log *log);
+
 /* Add Routstr's cost fields to an answer or a usage event (borrowed). */
 void relay_add_cost_fields(struct json_object *obj, const struct relay_cost *c);
 /* Routstr's cost object (full: with sats_cost and remaining balance). */
