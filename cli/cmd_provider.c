@@ -19,11 +19,13 @@ usage(void)
 {
 	fprintf(stderr,
 	    "usage: routstrctl provider list\n"
-	    "       routstrctl provider add SLUG TYPE BASE_URL [-k API_KEY] [-f FEE_PPM] [-p PRIORITY]\n"
+	    "       routstrctl provider add SLUG TYPE BASE_URL [-k API_KEY|-] [-f FEE_PPM] [-p PRIORITY]\n"
 	    "       routstrctl provider map SLUG MODEL [-u UPSTREAM_ID] [-p PRIORITY]\n"
 	    "       routstrctl provider enable|disable|remove SLUG\n"
 	    "TYPE is openai, openrouter, anthropic or generic. A provider with no map\n"
-	    "rows serves every model; one with rows serves only those.\n");
+	    "rows serves every model; one with rows serves only those. FEE_PPM is a\n"
+	    "multiplier in millionths (1050000 = 1.05). -k - reads the key from stdin\n"
+	    "(so it stays out of ps and the shell's history).\n");
 	return 2;
 }
 
@@ -85,7 +87,8 @@ cli_provider(int argc, char **argv)
 			case 'k': key = optarg; break;
 			case 'u': uid = optarg; break;
 			case 'f':
-				if (parse_i64(optarg, 0, 1000000000, &fee) < 0)
+				/* a multiplier in millionths: 1050000 = 1.05 */
+				if (parse_i64(optarg, 1000000, 1000000000, &fee) < 0)
 					return usage();
 				break;
 			case 'p':
@@ -97,6 +100,14 @@ cli_provider(int argc, char **argv)
 		}
 		if (optind != argc)
 			return usage();
+	}
+	if (key != NULL && strcmp(key, "-") == 0) {
+		static char line[1024];
+
+		if (fgets(line, sizeof(line), stdin) == NULL)
+			return usage();
+		line[strcspn(line, "\r\n")] = '\0';
+		key = line;
 	}
 	if ((db = cli_open_db()) == NULL)
 		return 1;

@@ -16,6 +16,7 @@
 #include "handlers.h"
 #include "buf.h"
 #include "price.h"
+#include "util.h"
 #include "pricing.h"
 #include "providers.h"
 #include "server.h"
@@ -268,6 +269,24 @@ form_encode(struct buf *b, const char *s)
 	}
 }
 
+/* Append base form-encoded without what must not be published: a
+ * "user:password@" and a query (some providers take their key there). */
+static void
+public_url(struct buf *b, const char *base)
+{
+	const char *scheme = strstr(base, "://"), *host = scheme ? scheme + 3 : base;
+	const char *at, *end = base + strcspn(base, "?#");
+	char *clean;
+
+	at = memchr(host, '@', (size_t)(end - host));
+	if (at != NULL && memchr(host, '/', (size_t)(at - host)) == NULL)
+		clean = xasprintf("%.*s%.*s", (int)(host - base), base, (int)(end - at - 1), at + 1);
+	else
+		clean = xstrndup(base, (size_t)(end - base));
+	form_encode(b, clean);
+	free(clean);
+}
+
 /* The path objects of model m: one per provider that serves it. */
 static struct json_object *
 model_paths(const struct providers *ps, const struct catalog_model *m)
@@ -290,7 +309,7 @@ model_paths(const struct providers *ps, const struct catalog_model *m)
 			continue;
 		buf_init(&b, 4096);
 		buf_append(&b, "url=", 4);
-		form_encode(&b, r[i].p->base_url);
+		public_url(&b, r[i].p->base_url);
 		snprintf(id, sizeof(id), "%lld", (long long)r[i].p->id);
 		buf_append(&b, "&provider-id=", 13);
 		buf_append(&b, id, strlen(id));

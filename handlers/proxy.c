@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <ctype.h>
 #include <unistd.h>
 
 #include "auth.h"
@@ -80,6 +81,7 @@ struct bill {
 	bool xcashu;		/* paid by the X-Cashu token of this request */
 	char *change;		/* X-Cashu: the change token (owned), NULL if none */
 	char *upfront;		/* X-Cashu stream: the change sent up front (owned) */
+	char *model_name;	/* the model the client named (owned) */
 	bool change_deferred;	/* the mint could not make the change now */
 	int64_t change_msat;
 	char *note;		/* end-of-stream comment (owned) */
@@ -232,6 +234,9 @@ money_finish(void *ud, bool charge, const struct relay_meter *m, struct relay_co
 	log.provider = b->provider;
 	log.duration_ms = (mono_usec() - r->start_us) / 1000;
 	if ((e = relay_bill_settle(&b->m, r->worker->db, m, &log)) != RERR_OK) {
+		/* The reservation stays until this process is gone; the
+		 * sweeper then charges what it recorded: the whole cost. */
+		ledger_progress(r->worker->db, b->m.res_id, b->m.cost.total_msat);
 		log_error("request %s: settle of reservation %lld failed: %s", r->id,
 		    (long long)b->m.res_id, rerr_name(e));
 		goto out;
@@ -411,6 +416,30 @@ check_params(struct req *r, struct json_object *body)
 	return 0;
 }
 
+/* How many answers or images: an integer from 1 to COUNT_MAX, or the
+ * request is refused, never guessed at (an upstream that read "4" as 4
+ * would make four for the price of one). Returns 0 or -1 after 400. */
+#define COUNT_MAX 128
+static int
+check_counts(struct req *r, struct json_object *body)
+{
+	static const char *const names[] = { "n", "best_of" };
+	struct json_object *v;
+	size_t i;
+
+	for (i = 0; i < ARRAY_SIZE(names); i++) {
+		v = json_get(body, names[i]);
+		if (v == NULL || json_object_is_type(v, json_type_null))
+			continue;
+		if (!json_object_is_type(v, json_type_int) || json_object_get_int64(v) < 1 ||
+		    json_object_get_int64(v) > COUNT_MAX) {
+			api_error(r, E_BAD_PARAM, names[i], "an integer from 1 to 128");
+			return -1;
+		}
+	}
+	return 0;
+}
+
 /* Parse and check a JSON body; find the model. Returns 0 or -1 after
  * answering. */
 static int
@@ -433,9 +462,13 @@ read_json(struct req *r, struct json_object **bodyp, struct bill *b)
 		api_error(r, E_JSON_NUL);
 		return -1;
 	}
-	if (check_params(r, body) < 0)
+	if (check_params(r, body) < 0 || check_counts(r, body) < 0)
 		return -1;
 	relay_read_json(b->ep, body, &b->ask);
+	/* A copy: the body's model string is replaced when it is rewritten
+	 * for a provider. */
+	if (b->ask.model != NULL)
+		b->ask.model = b->model_name = xstrdup(b->ask.model);
 	return 0;
 }
 
@@ -469,11 +502,24 @@ read_multipart(struct req *r, struct bill *b, struct multipart *mp, char *model,
 		api_error(r, E_MULTIPART_INVALID, multipart_strerror(me));
 		return -1;
 	}
-	if (b->ep->images)
-		b->ask.images_out = multipart_field(mp, "n", v, sizeof(v), NULL) == MULTIPART_OK &&
-		    parse_i64(v, 1, 128, &n) == 0 ? n : 1;
-	if (b->ep->streams && multipart_field(mp, "stream", v, sizeof(v), NULL) == MULTIPART_OK &&
-	    strcmp(v, "true") == 0)
+	b->ask.outputs = 1;
+	if (b->ep->images) {
+		me = multipart_field(mp, "n", v, sizeof(v), NULL);
+		if (me == MULTIPART_NOT_FOUND) {
+			b->ask.images_out = 1;
+		} else if (me != MULTIPART_OK || parse_i64(v, 1, COUNT_MAX, &n) < 0) {
+			api_error(r, E_BAD_PARAM, "n", "an integer from 1 to 128");
+			return -1;
+		} else {
+			b->ask.images_out = n;
+		}
+	}
+	me = multipart_field(mp, "stream", v, sizeof(v), NULL);
+	if (me == MULTIPART_DUP_FIELD) {
+		api_error(r, E_MULTIPART_INVALID, multipart_strerror(me));
+		return -1;
+	}
+	if (b->ep->streams && me == MULTIPART_OK && strcmp(v, "true") == 0)
 		b->ask.stream = true;
 	for (size_t i = 0; i < mp->nparts; i++) {
 		const struct multipart_part *p = &mp->parts[i];
@@ -519,7 +565,7 @@ price_request(struct req *r, struct bill *b)
 	/* The worst case is priced at the dearest candidate's fee: failover
 	 * never costs the client more than it agreed to. */
 	for (i = 0; i < b->ncand; i++) {
-		int64_t f = b->cand_fee[i] >= 0 ? b->cand_fee[i] :
+		int64_t f = b->cand_fee[i] > 0 ? b->cand_fee[i] :
 		    conf_int(c, CONF_UPSTREAM_PROVIDER_FEE);
 
 		if (f > fee)
@@ -741,8 +787,27 @@ drop_param(void *ud, const char *name)
 {
 	struct bill *b = ud;
 
-	if (b->json == NULL || json_get(b->json, name) == NULL || strcmp(name, "model") == 0)
+	/* What bounds the worst case or is the request itself never goes:
+	 * the reservation was priced by it. */
+	static const char *const kept[] = {
+		"model", "messages", "input", "prompt", "n", "best_of",
+		"max_completion_tokens", "max_output_tokens",
+	};
+	struct json_object *v;
+	size_t i;
+
+	if (b->json == NULL || (v = json_get(b->json, name)) == NULL)
 		return false;
+	for (i = 0; i < ARRAY_SIZE(kept); i++)
+		if (strcmp(name, kept[i]) == 0)
+			return false;
+	if (strcmp(name, "max_tokens") == 0) {
+		/* OpenAI's reasoning models want max_completion_tokens: the
+		 * bound moves there rather than going. */
+		if (json_get(b->json, "max_completion_tokens") != NULL)
+			return false;
+		json_object_object_add(b->json, "max_completion_tokens", json_object_get(v));
+	}
 	json_object_object_del(b->json, name);
 	b->dropped = true;
 	req_log_extra(b->r, "dropped_param=%s", name);
@@ -760,9 +825,42 @@ endpoint_of(const struct req *r, const char **rel)
 		p += 4;
 	else if (*p == '/')
 		p++;
+	/* Anthropic's clients configured with a base URL ending in /v1 post
+	 * to /v1/v1/messages (Routstr's docs do that): one more strip. */
+	if (strncmp(p, "v1/", 3) == 0)
+		p += 3;
 	*rel = p;
 	ep = relay_endpoint_find(p);
 	return ep ? ep : &relay_passthrough;
+}
+
+/* Whether rel (the decoded path after "/v1/") may be appended to a
+ * provider's base URL as it is: segments of letters, digits and "-_.~:@"
+ * (never "." or ".." alone, never empty), nothing libcurl or the upstream
+ * would read as a query, a fragment, an escape or a way out of the base
+ * path. Anything else could reach an endpoint other than the one priced. */
+static bool
+path_ok(const char *rel)
+{
+	const char *p, *seg = rel;
+
+	if (*rel == '\0' || strlen(rel) > 256)
+		return false;
+	for (p = rel;; p++) {
+		if (*p == '/' || *p == '\0') {
+			size_t n = (size_t)(p - seg);
+
+			if (n == 0 || (n == 1 && seg[0] == '.') ||
+			    (n == 2 && seg[0] == '.' && seg[1] == '.'))
+				return false;
+			if (*p == '\0')
+				return true;
+			seg = p + 1;
+			continue;
+		}
+		if (!isalnum((unsigned char)*p) && strchr("-_.~:@", *p) == NULL)
+			return false;
+	}
 }
 
 void
@@ -782,6 +880,10 @@ h_proxy(struct req *r)
 	bill.r = r;
 	bill.ep = endpoint_of(r, &rel);
 	req_log_extra(r, "endpoint=%s", bill.ep->name);
+	if (!path_ok(rel)) {
+		api_error(r, E_PATH_NOT_FOUND, r->path);
+		goto out;
+	}
 
 	if (bill.ep->body == RELAY_BODY_MULTIPART) {
 		mp = xcalloc(1, sizeof(*mp));
@@ -873,6 +975,7 @@ out:
 	free(bill.change);
 	free(bill.note);
 	free(bill.upfront);
+	free(bill.model_name);
 	free(bill.sent);
 	providers_release(bill.provs);
 	free(mp);

@@ -1539,6 +1539,12 @@ withdraw_begin(struct db *db, const char *hash, int64_t unit_msat, const char *m
 	if (k.reserved != 0 && !free_only)
 		goto out;
 	take = ledger_available(&k);
+	/* While requests run, as much again as they reserved stays: a real
+	 * cost above a reservation (a prompt that tokenises worse than its
+	 * estimate) is charged from the free balance, and forgiven without
+	 * one. */
+	if (free_only)
+		take -= k.reserved;
 	take -= take % unit_msat;
 	e = RERR_OK;
 	if (take <= 0)

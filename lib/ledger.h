@@ -353,8 +353,9 @@ struct ledger_withdrawal {
 enum rerr ledger_withdraw_begin(struct db *db, const char *hash, int64_t unit_msat,
     const char *mint, const char *unit, const char *source, const char *request_id,
     struct ledger_withdrawal *out);
-/* The same for what no reservation holds, while requests may be in flight
- * (X-Cashu's change above its reservation, sent before a stream starts). */
+/* The same while requests may be in flight: what no reservation holds, less
+ * as much again as they reserved (the margin that pays an overrun). X-Cashu's
+ * change up front, sent before a stream starts. */
 enum rerr ledger_withdraw_begin_free(struct db *db, const char *hash, int64_t unit_msat,
     const char *mint, const char *unit, const char *source, const char *request_id,
     struct ledger_withdrawal *out);

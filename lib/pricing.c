@@ -502,6 +502,8 @@ pricing_max_cost(const struct pricing_params *p, const struct pricing_model *m,
 		pp = p->fixed_in_msat_per_1k;
 		cp = p->fixed_out_msat_per_1k;
 		worst_tokens(m, r, pp, cp, &ptok, &ctok);
+		if (r->outputs > 1 && __builtin_mul_overflow(ctok, r->outputs, &ctok))
+			return RERR_TOO_LARGE;
 		if (acc_add(&acc, ptok, pp) < 0 || acc_add(&acc, ctok, cp) < 0 ||
 		    muldiv(acc, (u128)(TOL_ONE - tol), (u128)TOL_ONE * 1000, true, &v) < 0 ||
 		    __builtin_add_overflow(v, p->fixed_request_msat, &v))
@@ -517,6 +519,9 @@ pricing_max_cost(const struct pricing_params *p, const struct pricing_model *m,
 	    m->fusd[PRICING_CACHE_READ]));
 	cp = max64(m->fusd[PRICING_COMPLETION], m->fusd[PRICING_REASONING]);
 	worst_tokens(m, r, pp, cp, &ptok, &ctok);
+	/* n answers (best_of made) each up to the bound. */
+	if (r->outputs > 1 && __builtin_mul_overflow(ctok, r->outputs, &ctok))
+		return RERR_TOO_LARGE;
 	if (acc_add(&acc, ptok, pp) < 0 || acc_add(&acc, ctok, cp) < 0 ||
 	    acc_add(&acc, 1, m->fusd[PRICING_REQUEST]) < 0 ||
 	    acc_add(&acc, r->images, m->fusd[PRICING_IMAGE]) < 0)

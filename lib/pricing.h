@@ -99,6 +99,7 @@ struct pricing_request {
 	int64_t prompt_tokens;	/* estimate (see pricing_tokens_from_chars); < 0: unknown */
 	int64_t max_tokens;	/* max_tokens / max_completion_tokens; < 0: absent */
 	int64_t images;		/* input images */
+	int64_t outputs;	/* answers made (chat n, best_of); 0 or 1: one */
 };
 
 /* Sats prices of a model for /v1/models (Routstr's "sats_pricing"). Per-unit

@@ -394,7 +394,10 @@ providers_add(struct db *db, const char *slug, const char *type, const char *bas
 	    "INSERT INTO providers (slug, type, base_url, api_key, fee_ppm, priority, created_at)"
 	    " VALUES (?1, ?2, ?3, ?4, nullif(?5, -1), ?6, ?7)";
 
-	if (slug == NULL || type == NULL || base_url == NULL)
+	/* The fee multiplies the cost (1000000 = 1.0, as UPSTREAM_PROVIDER_FEE):
+	 * below 1.0 would sell below cost; -1 is the default. */
+	if (slug == NULL || type == NULL || base_url == NULL ||
+	    (fee_ppm != -1 && fee_ppm < 1000000))
 		return RERR_INVALID;
 	return run(db, sql, "ttttiii", slug, type, base_url, api_key, fee_ppm, priority,
 	    wall_sec()) == 1 ? RERR_OK : RERR_CONFLICT;

@@ -18,14 +18,13 @@ relay_bill_price(struct relay_bill *b)
 	struct pricing_request pr;
 
 	memset(&pr, 0, sizeof(pr));
-	if (b->ep == &relay_passthrough) {
-		pr.prompt_tokens = 0;	/* billed by the per-request price */
-		pr.max_tokens = 0;
-	} else {
-		pr.prompt_tokens = pricing_tokens_from_chars(b->ask->prompt_chars);
-		pr.max_tokens = b->ask->max_tokens;
-		pr.images = b->ask->images_in + b->ask->images_out;
-	}
+	/* Input the body does not show (a previous response) may fill the
+	 * context: unknown, which pricing_max_cost prices as the context. */
+	pr.prompt_tokens = b->ask->prompt_unknown ? -1 :
+	    pricing_tokens_from_chars(b->ask->prompt_chars);
+	pr.max_tokens = b->ask->max_tokens;
+	pr.images = b->ask->images_in + b->ask->images_out;
+	pr.outputs = b->ask->outputs;
 	return pricing_max_cost(&b->pp, b->price, &pr, &b->reserved) == RERR_OK ? RERR_OK :
 	    RERR_INVALID;
 }
@@ -40,17 +39,29 @@ relay_bill_cost(const struct relay_bill *b, const struct relay_meter *m, struct 
 	memset(pc, 0, sizeof(*pc));
 	if (b->ep->free)
 		return 0;
-	if (b->ep == &relay_passthrough) {
-		memset(&u, 0, sizeof(u));
-		u.requests = 1;
-	} else if (!usage_from_json(m->usage, &u)) {
+	if (!usage_from_json(m->usage, &u)) {
 		u.input = pricing_tokens_from_chars(b->ask->prompt_chars);
 		u.output = pricing_tokens_from_chars(m->out_chars);
 		u.images = b->ask->images_in;
 		estimated = true;
+	} else if (!m->usage_final) {
+		/* A stream cut before its final usage (Anthropic's
+		 * message_start says 1 output token whatever follows): what was
+		 * relayed bounds the output from below. */
+		int64_t est = pricing_tokens_from_chars(m->out_chars);
+
+		if (est > u.output)
+			u.output = est;
+		estimated = true;
 	}
-	if (b->ep->images)
-		u.images += m->images > 0 ? m->images : (estimated ? b->ask->images_out : 0);
+	/* Images made are counted from the answer, not estimated: a price
+	 * per image bills what came back (the count asked for when the
+	 * answer was cut). */
+	if (b->ep->images) {
+		u.images += m->images > 0 ? m->images : b->ask->images_out;
+		if (m->images > 0 && m->usage == NULL)
+			estimated = false;
+	}
 	if (pricing_cost(&b->pp, b->price, &u, pc) != RERR_OK) {
 		/* Cannot price it (overflow, a count the model cannot bill): charge
 		 * what was reserved, the bound the client agreed to. */

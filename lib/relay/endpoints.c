@@ -55,9 +55,15 @@ read_max(struct json_object *body, const char *a, const char *b, int64_t *out)
 static void
 chat_read(struct json_object *body, struct relay_ask *ask)
 {
+	int64_t n;
+
 	/* Both may come; an upstream may honour either, so the larger
 	 * bounds the answer. */
 	read_max(body, "max_tokens", "max_completion_tokens", &ask->max_tokens);
+	/* n answers (and best_of made to choose from) each up to that. */
+	read_max(body, "n", "best_of", &n);
+	if (n > 1)
+		ask->outputs = n;
 }
 
 static int64_t
@@ -95,6 +101,7 @@ chat_event(struct relay_stream *s, const char *event, struct json_object *obj)
 	if (!is_obj(usage))
 		return RELAY_EV_EMIT;
 	meter_usage(&s->meter, usage);
+	s->meter.usage_final = true;
 	choices = json_get(obj, "choices");
 	if (choices == NULL || !json_object_is_type(choices, json_type_array) ||
 	    json_object_array_length(choices) == 0)
@@ -154,6 +161,10 @@ static void
 responses_read(struct json_object *body, struct relay_ask *ask)
 {
 	read_max(body, "max_output_tokens", NULL, &ask->max_tokens);
+	/* Input kept by the upstream joins this request's. */
+	if (json_get(body, "previous_response_id") || json_get(body, "conversation") ||
+	    json_get(json_get(body, "prompt"), "id"))
+		ask->prompt_unknown = true;
 }
 
 /* Output text of a Responses answer (output[].content[].text) or of one of
@@ -202,6 +213,7 @@ responses_event(struct relay_stream *s, const char *event, struct json_object *o
 	    strcmp(type, "response.incomplete") != 0 && strcmp(type, "response.failed") != 0))
 		return RELAY_EV_EMIT;
 	meter_usage(&s->meter, json_get(json_get(obj, "response"), "usage"));
+	s->meter.usage_final = s->meter.usage != NULL;
 	return RELAY_EV_HOLD;
 }
 
@@ -298,6 +310,10 @@ messages_event(struct relay_stream *s, const char *event, struct json_object *ob
 	merge_int(s->meter.usage, src, "output_tokens");
 	merge_int(s->meter.usage, src, "cache_read_input_tokens");
 	merge_int(s->meter.usage, src, "cache_creation_input_tokens");
+	/* message_start's output_tokens is 1 whatever comes: only
+	 * message_delta's count is the answer's. */
+	if (strcmp(type, "message_delta") == 0)
+		s->meter.usage_final = true;
 	if (strcmp(type, "message_start") == 0 && json_get(json_get(obj, "message"), "model"))
 		json_object_object_add(json_get(obj, "message"), "model",
 		    json_object_new_string(s->call->public_model));
@@ -338,6 +354,8 @@ transcript_event(struct relay_stream *s, const char *event, struct json_object *
 {
 	(void)event;
 	meter_usage(&s->meter, json_get(obj, "usage"));
+	if (s->meter.usage != NULL)
+		s->meter.usage_final = true;
 	return RELAY_EV_EMIT;
 }
 
@@ -387,10 +405,26 @@ static const struct relay_endpoint endpoints[] = {
 	{ .path = "audio/speech", .name = "speech", .binary = true, .read = speech_read },
 };
 
+/* The worst case of an API we do not know: the output bounds it names, else
+ * the model's largest answer. */
+static void
+passthrough_read(struct json_object *body, struct relay_ask *ask)
+{
+	int64_t v;
+
+	read_max(body, "max_tokens", "max_completion_tokens", &ask->max_tokens);
+	if (json_get_i64(body, "max_output_tokens", &v) == 0 && v > ask->max_tokens)
+		ask->max_tokens = v;
+}
+
 /* Any other path under /v1/ whose body names a catalogued model: relayed
- * as it is (bytes both ways) and billed by the model's per-request price. */
+ * as it is (bytes both ways), billed by its usage when the answer reports
+ * one in a shape we read, else by an estimate (what was sent, and the
+ * bytes that came back), plus the per-request price; never more than its
+ * worst case. (Billing it by the per-request price alone would sell any
+ * metered API the upstream has for that price.) */
 const struct relay_endpoint relay_passthrough = {
-	.path = "", .name = "passthrough", .binary = true, .read = no_output_read,
+	.path = "", .name = "passthrough", .binary = true, .read = passthrough_read,
 };
 
 const struct relay_endpoint *
@@ -421,6 +455,7 @@ relay_read_json(const struct relay_endpoint *ep, struct json_object *body,
 	ask->prompt_chars = usage_prompt_chars(body, &ask->images_in);
 	ask->max_tokens = -1;
 	ask->requests = 1;
+	ask->outputs = 1;
 	if (ep->read)
 		ep->read(body, ask);
 }

@@ -215,6 +215,10 @@ on_event(void *ud, const char *ev, size_t len)
 	if (json_get(obj, "model") && strcmp(e->call->public_model, json_get_str(obj, "model") ?
 	    json_get_str(obj, "model") : "") != 0)
 		json_object_object_add(obj, "model", json_object_new_string(e->call->public_model));
+	/* Routstr names the provider on every event. */
+	if (e->call->provider && json_get(obj, "provider") == NULL)
+		json_object_object_add(obj, "provider",
+		    json_object_new_string(e->call->provider->name));
 	s->events++;
 	rc = relay_emit_json(s, name, obj);
 	json_object_put(obj);
@@ -295,6 +299,10 @@ on_data(void *ud, const char *p, size_t n)
 		return rc < 0 ? -1 : 0;
 	case MODE_BYTES:
 		e->s.meter.any_output = true;
+		/* An API we do not know: its bytes are the estimate of its
+		 * output (speech is billed by its input). */
+		if (e->call->ep == &relay_passthrough)
+			e->s.meter.out_chars += (int64_t)n;
 		return relay_emit_raw(&e->s, p, n) < 0 ? -1 : 0;
 	default:
 		return buf_append(&e->held, p, n) < 0 ? -1 : 0;
@@ -422,6 +430,9 @@ relay_error(struct engine *e, int status, const char *ct, const char *body, size
 	char *red = NULL, *preview, cl[32], ra[32];
 	bool json = ct && (strstr(ct, "application/json") || strstr(ct, "text/json") ||
 	    strstr(ct, "+json")), rate;
+	/* The provider refused the node's own key: not the client's doing,
+	 * and an SDK must not read it as its key being bad. */
+	bool creds = status == 401 || status == 403;
 	double secs = -1;
 	size_t n, pn = len < 500 ? len : 500;
 
@@ -445,7 +456,8 @@ relay_error(struct engine *e, int status, const char *ct, const char *body, size
 	}
 	if (call->money.answer_error && call->money.answer_error(call->money.ud, status))
 		goto out;
-	if (status >= 200 && status < 500 && o != NULL && json_object_is_type(o, json_type_object)) {
+	if (!creds && status >= 200 && status < 500 && o != NULL &&
+	    json_object_is_type(o, json_type_object)) {
 		char *text;
 
 		err = json_get(o, "error");
@@ -466,7 +478,7 @@ relay_error(struct engine *e, int status, const char *ct, const char *body, size
 	}
 	err = json_object_new_object();
 	ptype = call->provider && call->provider->type ? call->provider->type : "upstream";
-	if (status >= 500) {
+	if (status >= 500 || creds) {
 		char *m = xasprintf("Upstream %s returned %d for model %s: %.200s", ptype, status,
 		    call->public_model, *preview ? preview : "<empty>");
 		char *rm = redacted(m, strlen(m));
@@ -491,7 +503,7 @@ relay_error(struct engine *e, int status, const char *ct, const char *body, size
 	json_object_object_add(env, "error", err);
 	json_object_object_add(env, "request_id", json_object_new_string(call->request_id));
 	j = json_compact(env, &n);
-	c->status(c->ud, status >= 400 ? status : 502);
+	c->status(c->ud, creds ? 502 : status >= 400 ? status : 502);
 	c->header(c->ud, "Content-Type", "application/json");
 	c->write(c->ud, j, n);
 	json_object_put(env);
@@ -533,6 +545,7 @@ relay_whole(struct engine *e, const char *ct, const char *body, size_t len)
 	    json_type_object)) {
 		json_object_put(m->usage);
 		m->usage = json_object_get(json_get(answer, "usage"));
+		m->usage_final = true;
 	}
 	if (call->ep->out_chars)
 		m->out_chars += call->ep->out_chars(answer, NULL);
@@ -605,7 +618,10 @@ upstream_headers(const struct relay_call *call, const char **bearer)
 static bool
 failover_status(int status)
 {
-	return status >= 500 || status == 429 || status == 402;
+	/* 401/403: the provider refused the node's key; 404: it does not
+	 * have the model. Another provider may do better (Routstr too). */
+	return status >= 500 || status == 429 || status == 402 || status == 401 ||
+	    status == 403 || status == 404;
 }
 
 /* The parameter an upstream 400 says it does not support (OpenAI's
@@ -764,10 +780,16 @@ relay_run(struct relay_call *call, struct relay_outcome *out)
 		settle(&e, false);
 		snprintf(out->error, sizeof(out->error), "%s", res.error);
 	} else if (rc == RERR_TOO_LARGE || res.aborted) {
-		/* Past max_response (buffer full): refused, not billed. */
-		settle(&e, false);
+		/* Past max_response (buffer full): refused. A 200 was made and
+		 * paid upstream: billed by what came (capped by the
+		 * reservation), so a huge answer is no free request. */
+		if (e.status >= 200 && e.status < 300) {
+			e.s.meter.out_chars += (int64_t)e.held.len;
+			e.s.meter.any_output = true;
+		}
+		settle(&e, e.status >= 200 && e.status < 300);
 		out->e = RERR_TOO_LARGE;
-	} else if (e.status == 200) {
+	} else if (e.status >= 200 && e.status < 300) {
 		out->answered = true;
 		relay_whole(&e, res.content_type, e.held.data, e.held.len);
 	} else {

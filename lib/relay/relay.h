@@ -50,6 +50,8 @@ struct relay_ask {
 	int64_t images_in;	/* input images */
 	int64_t images_out;	/* images asked to be made (n) */
 	int64_t requests;	/* billed requests (1) */
+	int64_t outputs;	/* answers made (chat n, completions best_of): 1 */
+	bool prompt_unknown;	/* input the body does not show (previous_response_id) */
 };
 
 /* What an answer said so far: its usage and how much it produced. */
@@ -58,6 +60,7 @@ struct relay_meter {
 	int64_t out_chars;		/* output text seen (for an estimate) */
 	int64_t images;			/* images made */
 	bool any_output;		/* something billable was relayed */
+	bool usage_final;		/* usage is the answer's whole (not message_start's) */
 	int status;			/* the upstream's HTTP status */
 };
 
@@ -263,7 +266,7 @@ struct relay_bill {
 };
 
 /* The worst case of b->ask at b->pp into b->reserved: RERR_INVALID when it
- * cannot be computed (too large). A passthrough is its per-request price. */
+ * cannot be computed (too large). */
 enum rerr relay_bill_price(struct relay_bill *b);
 /* What the meter's request costs: by its usage, or by an estimate from what
  * was sent and received, capped by the reservation (requests that produced

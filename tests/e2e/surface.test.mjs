@@ -14,7 +14,9 @@ import readline from 'node:readline';
 import { after, before, describe, it } from 'node:test';
 import Anthropic from '@anthropic-ai/sdk';
 import OpenAI, { toFile } from 'openai';
-import { REPO_ROOT, fundedKey, getJson, mintToken, postJson, prerequisites, startStack } from './lib/harness.mjs';
+import {
+	REPO_ROOT, fundedKey, getJson, mintToken, postJson, prerequisites, rawRequest, startStack,
+} from './lib/harness.mjs';
 import {
 	balanceInfo, bearer, moneyPrerequisites, redeemAtMint, routstrctl, stopAndAudit, tokenValue,
 } from './lib/money.mjs';
@@ -304,6 +306,34 @@ function surface(setup) {
 			}
 		});
 
+		it('paths that could reach another endpoint are refused; /v1/v1/messages is messages', async () => {
+			// Sent as written (fetch would resolve dot segments itself).
+			const body = JSON.stringify({ model: 'mock-model', messages: [{ role: 'user', content: 'hi' }] });
+			for (const p of ['/v1/chat/completions%3F', '/v1/chat/completions%23x',
+				'/v1/x/%2e%2e/chat/completions', '/v1/x/../chat/completions', '/v1//chat/completions',
+				'/v1/files%2F..%2Fchat%2Fcompletions', '/v1/x/./chat/completions']) {
+				const r = await rawRequest(h.port, `POST ${p} HTTP/1.1\r\nHost: 127.0.0.1\r\n` +
+					`Authorization: Bearer ${key}\r\nContent-Type: application/json\r\n` +
+					`Content-Length: ${body.length}\r\nConnection: close\r\n\r\n${body}`);
+				assert.ok(r.status === 404 || r.status === 400, `${p}: ${r.status} ${r.body.slice(0, 200)}`);
+				assert.doesNotMatch(r.body, /chat\.completion/, p);
+			}
+			const m = await postJson(`${h.baseUrl}/v1/v1/messages`, {
+				model: 'claude-mock', max_tokens: 10, messages: [{ role: 'user', content: 'hi' }],
+			}, { ...bearer(key), 'anthropic-version': '2023-06-01' });
+			assert.equal(m.status, 200, m.text);
+			assert.equal(m.json.type, 'message');
+		});
+
+		it('a count that is not a clean integer is refused, not read as 1', async () => {
+			for (const n of ['4', 4.5, 0, 129]) {
+				const r = await postJson(`${h.baseUrl}/v1/images/generations`, {
+					model: 'gpt-image-1', prompt: 'x', n,
+				}, bearer(key));
+				assert.equal(r.status, 400, `${n}: ${r.text}`);
+			}
+		});
+
 		it('non-streamed answers carry X-Routstr-Cost-Usd', async () => {
 			const { response } = await openai.chat.completions.create({
 				model: 'mock-model', messages: [{ role: 'user', content: 'hi' }],
@@ -458,6 +488,34 @@ describe('failover across providers under lighttpd', { skip: prerequisites(['lig
 		assert.equal(c.json.provider, 'generic', 'not an OpenAI-API provider');
 		assert.equal(await anth.requests(), 1);
 		routstrctl(h, ['provider', 'remove', 'anth']);
+	});
+
+	it('a provider that refuses max_tokens gets it as max_completion_tokens; a 401 fails over', async () => {
+		const strict = await startProviderMock(['--name', 'strict', '--reject-param', 'max_tokens']);
+		const badkey = await startProviderMock(['--name', 'badkey', '--status', '401']);
+		mocks.push(strict, badkey);
+		add(['badkey', 'openai', badkey.url, '-p', '-9']);
+		add(['strict', 'openai', strict.url, '-p', '-8']);
+		const r = await postJson(`${h.baseUrl}/v1/chat/completions`, {
+			model: 'mock-model', max_tokens: 3, messages: [{ role: 'user', content: 'hi' }],
+		}, { ...bearer(key), 'x-mock-tokens': '9' });
+		assert.equal(r.status, 200, r.text);
+		assert.equal(r.json.provider, 'strict');
+		assert.equal(await badkey.requests(), 1);
+		const sent = await (await fetch(strict.url.replace('/v1', '/_mock/last?path=/v1/chat/completions'))).json();
+		assert.equal(sent.body.max_completion_tokens, 3);
+		assert.equal(sent.body.max_tokens, undefined);
+		// With only the provider whose key is refused: 502, not the
+		// upstream's 401 (which an SDK would read as its own key).
+		routstrctl(h, ['provider', 'remove', 'strict']);
+		routstrctl(h, ['provider', 'disable', 'generic']);
+		const b = await postJson(`${h.baseUrl}/v1/chat/completions`, {
+			model: 'mock-model', messages: [{ role: 'user', content: 'hi' }],
+		}, bearer(key));
+		assert.equal(b.status, 502, b.text);
+		assert.equal(b.json.error.upstream_status, 401);
+		routstrctl(h, ['provider', 'enable', 'generic']);
+		routstrctl(h, ['provider', 'remove', 'badkey']);
 	});
 
 	it('a provider that refuses a parameter gets the request again without it', async () => {

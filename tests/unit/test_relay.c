@@ -195,6 +195,49 @@ START_TEST(t_redact)
 }
 END_TEST
 
+/* The bill: a stream cut before its final usage is billed at least by what
+ * was relayed; images by the answer's count; n multiplies the worst case. */
+START_TEST(t_bill)
+{
+	struct relay_ask ask = { 0 };
+	struct relay_meter m;
+	struct relay_bill b;
+	struct pricing_cost pc;
+	int64_t one, two;
+	bool est;
+
+	memset(&b, 0, sizeof(b));
+	b.ep = relay_endpoint_find("messages");
+	b.ask = &ask;
+	b.pp.fixed = true;	/* 1 msat per 1000 tokens each way is easy to follow */
+	b.pp.fixed_in_msat_per_1k = 1000;
+	b.pp.fixed_out_msat_per_1k = 1000000;
+	b.reserved = 1000000000;
+	ask.outputs = 1;
+	memset(&m, 0, sizeof(m));
+	m.usage = parse("{\"input_tokens\":10,\"output_tokens\":1}");
+	m.out_chars = 3000;	/* 1000 tokens relayed before the cut */
+	relay_bill_cost(&b, &m, &pc, &est);
+	ck_assert(est);
+	ck_assert_int_ge(pc.total_msat, 1000000);	/* 1000 output tokens, not 1 */
+	m.usage_final = true;	/* message_delta came: its count is the truth */
+	relay_bill_cost(&b, &m, &pc, &est);
+	ck_assert(!est);
+	ck_assert_int_lt(pc.total_msat, 10000);
+	json_object_put(m.usage);
+
+	/* n answers: the worst case grows with them */
+	b.ep = relay_endpoint_find("chat/completions");
+	ask.max_tokens = 100;
+	ck_assert_int_eq(relay_bill_price(&b), RERR_OK);
+	one = b.reserved;
+	ask.outputs = 4;
+	ck_assert_int_eq(relay_bill_price(&b), RERR_OK);
+	two = b.reserved;
+	ck_assert_int_gt(two, 3 * one);
+}
+END_TEST
+
 Suite *
 suite(void)
 {
@@ -207,6 +250,7 @@ suite(void)
 	tcase_add_test(tc, t_events);
 	tcase_add_test(tc, t_rate_limit);
 	tcase_add_test(tc, t_redact);
+	tcase_add_test(tc, t_bill);
 	suite_add_tcase(s, tc);
 	return s;
 }
