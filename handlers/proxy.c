@@ -440,6 +440,28 @@ check_counts(struct req *r, struct json_object *body)
 	return 0;
 }
 
+/* Parameters that make the upstream charge more than the catalogue's price
+ * of the model named: refused at the door rather than billed below cost
+ * (OpenAI's priority and scale tiers; OpenRouter's fallback list, which may
+ * route to a dearer model). Returns 0 or -1 after answering 400. */
+static int
+check_priced_params(struct req *r, struct json_object *body)
+{
+	const char *tier = json_get_str(body, "service_tier");
+	struct json_object *models = json_get(body, "models");
+
+	if (tier && (strcmp(tier, "priority") == 0 || strcmp(tier, "scale") == 0)) {
+		api_error(r, E_BAD_PARAM, "service_tier", "auto, default or flex on this node");
+		return -1;
+	}
+	if (models && !json_object_is_type(models, json_type_null)) {
+		api_error(r, E_BAD_PARAM, "models",
+		    "absent: a request is priced by the one model it names");
+		return -1;
+	}
+	return 0;
+}
+
 /* Parse and check a JSON body; find the model. Returns 0 or -1 after
  * answering. */
 static int
@@ -462,7 +484,8 @@ read_json(struct req *r, struct json_object **bodyp, struct bill *b)
 		api_error(r, E_JSON_NUL);
 		return -1;
 	}
-	if (check_params(r, body) < 0 || check_counts(r, body) < 0)
+	if (check_params(r, body) < 0 || check_counts(r, body) < 0 ||
+	    check_priced_params(r, body) < 0)
 		return -1;
 	relay_read_json(b->ep, body, &b->ask);
 	/* A copy: the body's model string is replaced when it is rewritten

@@ -29,6 +29,25 @@ relay_bill_price(struct relay_bill *b)
 	    RERR_INVALID;
 }
 
+/* OpenRouter reports what the request cost it (usage.cost, USD): a charge
+ * below that, with our fees, would sell below cost (a dearer route, web
+ * search, a premium tier), so it is the floor. */
+static void
+upstream_usd_floor(const struct relay_bill *b, const struct relay_meter *m, struct pricing_cost *pc)
+{
+	struct json_object *c = json_get(m->usage, "cost");
+	int64_t fusd, msat;
+
+	if (b->pp.fixed || c == NULL || !(json_object_is_type(c, json_type_double) ||
+	    json_object_is_type(c, json_type_int)))
+		return;
+	if (pricing_parse_usd(json_object_get_string(c), &fusd) != RERR_OK ||
+	    pricing_cost_from_usd(&b->pp, fusd, &msat) != RERR_OK || msat <= pc->total_msat)
+		return;
+	pc->input_msat += msat - pc->total_msat;
+	pc->total_msat = msat;
+}
+
 int64_t
 relay_bill_cost(const struct relay_bill *b, const struct relay_meter *m, struct pricing_cost *pc,
     bool *estimatedp)
@@ -62,7 +81,10 @@ relay_bill_cost(const struct relay_bill *b, const struct relay_meter *m, struct 
 		if (m->images > 0 && m->usage == NULL)
 			estimated = false;
 	}
-	if (pricing_cost(&b->pp, b->price, &u, pc) != RERR_OK) {
+	if (pricing_cost(&b->pp, b->price, &u, pc) == RERR_OK) {
+		if (!estimated)
+			upstream_usd_floor(b, m, pc);
+	} else {
 		/* Cannot price it (overflow, a count the model cannot bill): charge
 		 * what was reserved, the bound the client agreed to. */
 		pc->total_msat = b->reserved;

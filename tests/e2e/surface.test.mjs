@@ -325,6 +325,19 @@ function surface(setup) {
 			assert.equal(m.json.type, 'message');
 		});
 
+		it('parameters that raise the upstream\'s price are refused at the door', async () => {
+			for (const extra of [{ service_tier: 'priority' }, { models: ['mock-model', 'mock-model-large'] }]) {
+				const r = await postJson(`${h.baseUrl}/v1/chat/completions`, {
+					model: 'mock-model', messages: [{ role: 'user', content: 'hi' }], ...extra,
+				}, bearer(key));
+				assert.equal(r.status, 400, r.text);
+			}
+			const ok = await postJson(`${h.baseUrl}/v1/chat/completions`, {
+				model: 'mock-model', messages: [{ role: 'user', content: 'hi' }], service_tier: 'flex',
+			}, bearer(key));
+			assert.equal(ok.status, 200, ok.text);
+		});
+
 		it('a count that is not a clean integer is refused, not read as 1', async () => {
 			for (const n of ['4', 4.5, 0, 129]) {
 				const r = await postJson(`${h.baseUrl}/v1/images/generations`, {
