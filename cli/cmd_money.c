@@ -3,14 +3,17 @@
 
 #include <stdio.h>
 #include <stdlib.h>
+#include <stdbool.h>
 #include <string.h>
 
 #include "cashu/wallet.h"
 #include "cli.h"
 #include "cmd_money.h"
+#include "cron.h"
 #include "db.h"
 #include "funds.h"
 #include "ledger.h"
+#include "owner.h"
 #include "price.h"
 #include "upstream.h"
 #include "util.h"
@@ -72,46 +75,160 @@ out:
 	return rc;
 }
 
+/* ---- cron: the periodic jobs, each under its lease (lib/cron.c) ---- */
+
+struct cron_ctx {
+	struct db *db;
+	struct upstream *up;
+};
+
+static int
+job_sweep(struct cron_ctx *cx, char *status, size_t n)
+{
+	struct ledger_sweep_result sw;
+
+	memset(&sw, 0, sizeof(sw));
+	if (ledger_sweep(cx->db, NULL, &sw) != RERR_OK) {
+		snprintf(status, n, "sweep: failed");
+		return 1;
+	}
+	snprintf(status, n, "sweep: %d active, %d alive, %d swept, %lld msat charged", sw.checked,
+	    sw.alive, sw.swept, (long long)sw.charged);
+	return 0;
+}
+
+static int
+job_price(struct cron_ctx *cx, char *status, size_t n)
+{
+	int64_t micro = 0;
+	enum rerr e = price_refresh(cx->db, cx->up, &micro);
+
+	if (e == RERR_OK)
+		snprintf(status, n, "price: BTC/USD %lld.%06lld", (long long)(micro / 1000000),
+		    (long long)(micro % 1000000));
+	else
+		snprintf(status, n, "price: not refreshed (%s)", rerr_name(e));
+	return 0;
+}
+
+static int
+job_funds(struct cron_ctx *cx, char *status, size_t n)
+{
+	struct funds_ctx fc;
+	struct funds_recover_stats fr;
+	int rc;
+
+	fc.db = cx->db;
+	fc.up = cx->up;
+	fc.request_id = "cron";
+	rc = funds_recover(&fc, false, &fr) != 0;
+	snprintf(status, n, "funds: mint operations %d completed, %d rolled back, %d left; %d "
+	    "receipt(s) credited; withdrawals %d done, %d reverted, %d left", fr.ops_done,
+	    fr.ops_failed, fr.ops_left, fr.credited, fr.withdrawals_done,
+	    fr.withdrawals_reverted, fr.withdrawals_left);
+	return rc;
+}
+
+/* The jobs, in the order they run. every_s 0: at every cron run. lease_s
+ * bounds how long a runner that died blocks the job. */
+static const struct cron_job {
+	const char *name;
+	int (*run)(struct cron_ctx *cx, char *status, size_t n);
+	int64_t every_s;
+	int64_t lease_s;
+	const char *what;
+} cron_jobs[] = {
+	{ "sweep", job_sweep, 0, 300, "settle reservations of dead processes" },
+	{ "price", job_price, 0, 120, "refresh the BTC price (its own max age applies)" },
+	{ "funds", job_funds, 0, 900, "finish mint operations, credits and withdrawals left by dead processes" },
+};
+
+static int
+cron_list(struct db *db)
+{
+	struct cron_row row;
+	size_t i;
+
+	printf("%-8s %6s %5s %12s %12s %s\n", "job", "every", "runs", "next due", "lease until",
+	    "last status");
+	for (i = 0; i < ARRAY_SIZE(cron_jobs); i++) {
+		if (cron_read(db, cron_jobs[i].name, &row) != RERR_OK)
+			return 1;
+		printf("%-8s %5llds %5lld %12lld %12lld %s\n", row.name,
+		    (long long)cron_jobs[i].every_s, (long long)row.runs, (long long)row.next_due,
+		    (long long)row.lease_until, row.last_status);
+	}
+	return 0;
+}
+
 int
 cli_cron(int argc, char **argv)
 {
-	struct db *db = cli_open_db();
-	struct upstream *up;
-	struct ledger_sweep_result sw;
-	struct funds_ctx fc;
-	struct funds_recover_stats fr;
-	int64_t micro = 0;
-	enum rerr e;
-	int rc = 0;
+	struct cron_ctx cx;
+	char holder[OWNER_TAG_MAX], status[CRON_STATUS_MAX + 1];
+	bool force = false, list = false, any_named = false;
+	size_t i;
+	int a, rc = 0, k;
 
-	(void)argc; (void)argv;
-	if (db == NULL)
+	for (a = 1; a < argc; a++) {
+		if (strcmp(argv[a], "--force") == 0)
+			force = true;
+		else if (strcmp(argv[a], "--list") == 0)
+			list = true;
+		else
+			any_named = true;
+	}
+	for (a = 1; a < argc; a++) {
+		bool known = argv[a][0] == '-';
+
+		for (i = 0; i < ARRAY_SIZE(cron_jobs) && !known; i++)
+			known = strcmp(argv[a], cron_jobs[i].name) == 0;
+		if (!known) {
+			fprintf(stderr, "usage: routstrctl cron [--force] [--list] [JOB...]\njobs:");
+			for (i = 0; i < ARRAY_SIZE(cron_jobs); i++)
+				fprintf(stderr, "\n  %-8s %s", cron_jobs[i].name, cron_jobs[i].what);
+			fprintf(stderr, "\n");
+			return 2;
+		}
+	}
+	if ((cx.db = cli_open_db()) == NULL)
 		return 1;
+	if (list) {
+		rc = cron_list(cx.db);
+		db_close(cx.db);
+		return rc;
+	}
+	owner_self_tag(holder);
 	upstream_global_init();
-	up = upstream_new();
-	memset(&sw, 0, sizeof(sw));
-	if (ledger_sweep(db, NULL, &sw) == RERR_OK)
-		printf("sweep: %d active, %d alive, %d swept, %lld msat charged\n", sw.checked,
-		    sw.alive, sw.swept, (long long)sw.charged);
-	else
-		rc = 1;
-	e = price_refresh(db, up, &micro);
-	if (e == RERR_OK)
-		printf("price: BTC/USD %lld.%06lld\n", (long long)(micro / 1000000),
-		    (long long)(micro % 1000000));
-	else
-		printf("price: not refreshed (%s)\n", rerr_name(e));
-	fc.db = db;
-	fc.up = up;
-	fc.request_id = "cron";
-	if (funds_recover(&fc, false, &fr) != 0)
-		rc = 1;
-	printf("funds: mint operations %d completed, %d rolled back, %d left; %d receipt(s) "
-	    "credited; withdrawals %d done, %d reverted, %d left\n", fr.ops_done, fr.ops_failed,
-	    fr.ops_left, fr.credited, fr.withdrawals_done, fr.withdrawals_reverted,
-	    fr.withdrawals_left);
-	upstream_free(up);
+	cx.up = upstream_new();
+	for (i = 0; i < ARRAY_SIZE(cron_jobs); i++) {
+		const struct cron_job *j = &cron_jobs[i];
+		bool named = !any_named;
+
+		for (a = 1; a < argc && !named; a++)
+			named = strcmp(argv[a], j->name) == 0;
+		if (!named)
+			continue;
+		/* A job named on the command line runs even if not due. */
+		k = cron_take(cx.db, j->name, wall_sec(), j->lease_s, force || any_named, holder);
+		if (k < 0) {
+			rc = 1;
+			continue;
+		}
+		if (k == 0) {
+			printf("%s: skipped (not due, or another runner holds it)\n", j->name);
+			continue;
+		}
+		status[0] = '\0';
+		if (j->run(&cx, status, sizeof(status)) != 0)
+			rc = 1;
+		printf("%s\n", status);
+		if (cron_done(cx.db, j->name, holder, wall_sec(), j->every_s, status) != RERR_OK)
+			fprintf(stderr, "routstrctl: cron: the lease of %s was lost while it ran\n",
+			    j->name);
+	}
+	upstream_free(cx.up);
 	upstream_global_cleanup();
-	db_close(db);
+	db_close(cx.db);
 	return rc;
 }

@@ -98,7 +98,7 @@ static const struct cli_command commands[] = {
 	{ "migrate", cmd_migrate, "apply database migrations" },
 	{ "config", cmd_config, "print the effective settings and their sources" },
 	{ "audit", cli_audit, "check balances against the journal and the wallet (exit 1 if off)" },
-	{ "cron", cli_cron, "periodic jobs: reservation sweep, BTC price, mint recovery" },
+	{ "cron", cli_cron, "periodic jobs under leases: sweep, price, funds ([--force] [--list] [JOB...])" },
 	{ "decode-token", cli_decode_token, "print a Cashu token as JSON (no network)" },
 	{ "wallet", cli_wallet, "wallet totals per mint and unit; 'wallet recover'" },
 	{ "provider", cli_provider, "upstream providers: list, add, map, enable, disable, remove" },

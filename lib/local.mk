@@ -11,4 +11,5 @@ libroutstr_a_SOURCES += \
 	lib/upstream.c lib/upstream.h \
 	lib/json.c lib/json.h \
 	lib/usage.c lib/usage.h \
-	lib/providers.c lib/providers.h
+	lib/providers.c lib/providers.h \
+	lib/cron.c lib/cron.h

@@ -418,6 +418,34 @@ describe('refunds and change killed at every step, under lighttpd', { skip: pre.
 	}
 });
 
+describe('routstrctl cron runs each job under its lease', { skip: pre.skip }, () => {
+	it('a job another runner holds is skipped; --list shows the runs; a named job runs now', async () => {
+		const h = await startStack('lighttpd');
+		try {
+			const first = routstrctl(h, ['cron']);
+			assert.equal(first.status, 0, first.out);
+			assert.match(first.out, /^sweep: /m);
+			assert.match(first.out, /^funds: /m);
+			// Another machine's cron holds the funds job right now.
+			const db = path.join(h.server.rundir, 'routstr.db');
+			const r = spawnSync('sqlite3', [db, "UPDATE cron_jobs SET lease_until = strftime('%s','now') + 600,"
+				+ " holder = 'elsewhere' WHERE name = 'funds'"], { encoding: 'utf8' });
+			assert.equal(r.status, 0, r.stderr);
+			const second = routstrctl(h, ['cron']);
+			assert.equal(second.status, 0, second.out);
+			assert.match(second.out, /^funds: skipped/m);
+			assert.match(second.out, /^sweep: [0-9]/m);
+			const list = routstrctl(h, ['cron', '--list']);
+			assert.equal(list.status, 0, list.out);
+			assert.match(list.out, /^sweep\s+0s\s+2\s/m);
+			assert.match(list.out, /^funds\s+0s\s+1\s/m);
+			assert.equal(routstrctl(h, ['cron', 'nope']).status, 2);
+		} finally {
+			await h.stop();
+		}
+	});
+});
+
 describe('a usd token of a trusted usd mint (finding 16)', { skip: pre.skip }, () => {
 	it('is refused before any swap: the holder keeps the proofs', async () => {
 		const usdMint = await startMint(['--unit', 'usd']);

@@ -13,6 +13,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "cron.h"
 #include "db_sql.h"
 #include "testlib.h"
 #include "util.h"
@@ -213,6 +214,35 @@ START_TEST(uuid7_sorts_by_time)
 }
 END_TEST
 
+/* Cron leases: one runner at a time, only when due, a dead runner's lease
+ * taken over once it expires, and only the holder gives it back. */
+START_TEST(cron_leases)
+{
+	struct db *db = tl_db_open(path, DB_SYNC_NORMAL);
+	struct cron_row row;
+
+	ck_assert_int_eq(cron_take(db, "job", 1000, 60, false, "a"), 1);
+	ck_assert_int_eq(cron_take(db, "job", 1001, 60, false, "b"), 0);	/* held */
+	ck_assert_int_eq(cron_take(db, "job", 1001, 60, true, "b"), 0);	/* even forced */
+	ck_assert_int_eq(cron_done(db, "job", "b", 1002, 30, "not mine"), RERR_CONFLICT);
+	ck_assert_int_eq(cron_done(db, "job", "a", 1002, 30, "ok"), RERR_OK);
+	ck_assert_int_eq(cron_take(db, "job", 1010, 60, false, "b"), 0);	/* due at 1032 */
+	ck_assert_int_eq(cron_take(db, "job", 1010, 60, true, "b"), 1);	/* forced */
+	/* b dies holding it: free again at 1070, not before */
+	ck_assert_int_eq(cron_take(db, "job", 1069, 60, true, "c"), 0);
+	ck_assert_int_eq(cron_take(db, "job", 1070, 60, false, "c"), 1);
+	ck_assert_int_eq(cron_done(db, "job", "c", 1071, 30, "done by c"), RERR_OK);
+	ck_assert_int_eq(cron_read(db, "job", &row), RERR_OK);
+	ck_assert_int_eq(row.runs, 2);
+	ck_assert_int_eq(row.next_due, 1101);
+	ck_assert_int_eq(row.lease_until, 0);
+	ck_assert_str_eq(row.last_status, "done by c");
+	ck_assert_int_eq(cron_read(db, "never", &row), RERR_OK);
+	ck_assert_int_eq(row.runs, 0);
+	db_close(db);
+}
+END_TEST
+
 Suite *
 suite(void)
 {
@@ -228,6 +258,7 @@ suite(void)
 	tcase_add_test(tc, pool_lease_and_release);
 	tcase_add_test(tc, pool_many_threads_few_connections);
 	tcase_add_test(tc, uuid7_sorts_by_time);
+	tcase_add_test(tc, cron_leases);
 	suite_add_tcase(s, tc);
 	return s;
 }
