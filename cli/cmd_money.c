@@ -13,6 +13,7 @@
 #include "db.h"
 #include "funds.h"
 #include "ledger.h"
+#include "lightning.h"
 #include "owner.h"
 #include "price.h"
 #include "upstream.h"
@@ -129,6 +130,20 @@ job_funds(struct cron_ctx *cx, char *status, size_t n)
 	return rc;
 }
 
+static int
+job_invoices(struct cron_ctx *cx, char *status, size_t n)
+{
+	struct funds_ctx fc;
+	int checked, paid, expired, rc;
+
+	fc.db = cx->db;
+	fc.up = cx->up;
+	fc.request_id = "cron";
+	rc = ln_watch(&fc, &checked, &paid, &expired) != 0;
+	snprintf(status, n, "invoices: %d checked, %d paid, %d expired", checked, paid, expired);
+	return rc;
+}
+
 /* The jobs, in the order they run. every_s 0: at every cron run. lease_s
  * bounds how long a runner that died blocks the job. */
 static const struct cron_job {
@@ -141,6 +156,7 @@ static const struct cron_job {
 	{ "sweep", job_sweep, 0, 300, "settle reservations of dead processes" },
 	{ "price", job_price, 0, 120, "refresh the BTC price (its own max age applies)" },
 	{ "funds", job_funds, 0, 900, "finish mint operations, credits and withdrawals left by dead processes" },
+	{ "invoices", job_invoices, 0, 600, "credit paid Lightning invoices nobody polled; expire unpaid ones" },
 };
 
 static int

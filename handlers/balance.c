@@ -152,7 +152,7 @@ opt_i64(struct req *r, struct json_object *body, const char *name, int64_t *v)
 /* Read optional limits (balance_limit, balance_limit_reset, validity_date)
  * from the body or the query string. *any: one was given. Returns 0, or -1
  * after answering 400. */
-static int
+int
 read_limits(struct req *r, struct json_object *body, struct ledger_limits *lim, bool *any)
 {
 	int64_t v;

@@ -4,6 +4,7 @@ HANDLER_SOURCES = \
 	handlers/routes.c \
 	handlers/info.c \
 	handlers/proxy.c \
+	handlers/lightning.c \
 	handlers/auth.c handlers/auth.h \
 	handlers/balance.c \
 	handlers/wallet_glue.c handlers/wallet_glue.h \

@@ -37,6 +37,13 @@ const struct route routes[] = {
 	{ "/v1/models/", MATCH_EXACT, GET, AUTH_NONE, 0, h_models, "models" },
 	{ "/models", MATCH_EXACT, GET, AUTH_NONE, 0, h_models, "models" },
 	{ "/models/", MATCH_EXACT, GET, AUTH_NONE, 0, h_models, "models" },
+	/* Lightning deposits (before the balance catch-all) */
+	{ "/v1/balance/lightning/invoice", MATCH_EXACT, POST, AUTH_NONE, 0, h_ln_invoice, "ln_invoice" },
+	{ "/lightning/invoice", MATCH_EXACT, POST, AUTH_NONE, 0, h_ln_invoice, "ln_invoice" },
+	{ "/v1/balance/lightning/invoice/", MATCH_PREFIX, GET, AUTH_NONE, 0, h_ln_status, "ln_status" },
+	{ "/lightning/invoice/", MATCH_PREFIX, GET, AUTH_NONE, 0, h_ln_status, "ln_status" },
+	{ "/v1/balance/lightning/recover", MATCH_EXACT, POST, AUTH_NONE, 0, h_ln_recover, "ln_recover" },
+	{ "/lightning/recover", MATCH_EXACT, POST, AUTH_NONE, 0, h_ln_recover, "ln_recover" },
 	BALANCE_ROUTES("/v1/balance"),
 	BALANCE_ROUTES("/v1/wallet"),
 	{ "/v1/models/paths", MATCH_EXACT, GET, AUTH_NONE, 0, h_model_paths, "model_paths" },

@@ -102,6 +102,12 @@ wallet_for(const struct funds_ctx *fc, struct wallet_ctx *w)
 		w->hook = wallet_crash_hook;
 }
 
+void
+funds_wallet(const struct funds_ctx *fc, struct wallet_ctx *w)
+{
+	wallet_for(fc, w);
+}
+
 /* ---------------------------------------------------------------- deposit */
 
 /* Credit receipt tx_id (worth msat) to key, creating the key with lim and

@@ -99,6 +99,11 @@ struct funds_withdrawal {
  * withdrawals first. FUNDS_PENDING while another one of the key's is still
  * running or its mint operation is unresolved; FUNDS_MINT when the mint
  * failed (the balance stays on the key). */
+/* The wallet of fc, with the test crash points (TEST_CRASH_FILE) armed:
+ * for the other money modules (lib/lightning.c). */
+struct wallet_ctx;
+void funds_wallet(const struct funds_ctx *fc, struct wallet_ctx *w);
+
 enum funds_status funds_withdraw(const struct funds_ctx *fc, const struct ledger_key *key,
     const char *source, struct funds_withdrawal *out);
 /* The same for the part no reservation holds, while requests are in flight:

@@ -1284,13 +1284,22 @@ static const char audit_receipt_sql[] =
     "   WHERE source LIKE 'cashu-in:%' GROUP BY source) c ON c.source = " RECEIPT_SOURCE_SQL
     " WHERE t.direction = 'in' AND t.api_key_hash IS NOT NULL AND t.unit IN ('sat', 'msat')"
     " AND t.amount > t.fee AND (c.n IS NULL OR c.n <> 1 OR c.s <> " RECEIPT_MSAT_SQL ")";
+/* Every Lightning invoice the wallet minted is credited exactly once, with
+ * exactly its value (paid or not yet marked). Rows: key, 0, value, credited. */
+static const char audit_ln_sql[] =
+    "SELECT i.api_key_hash, 0, i.amount_sats * 1000, coalesce(c.s, 0) FROM lightning_invoices i"
+    " LEFT JOIN (SELECT source, sum(delta) AS s, count(*) AS n FROM journal"
+    "   WHERE source LIKE 'ln-in:%' GROUP BY source) c ON c.source = 'ln-in:' || i.id"
+    " WHERE i.status = 'paid' AND (c.n IS NULL OR c.n <> 1 OR c.s <> i.amount_sats * 1000)";
 /* A credit that names no receipt (or none at all): value from nowhere.
  * Rows: key, journal id, 0, delta. */
 static const char audit_credit_source_sql[] =
     "SELECT (SELECT hashed_key FROM api_keys WHERE id = j.key_id), j.id, 0, j.delta"
     " FROM journal j WHERE (j.kind IN ('deposit', 'topup')"
     "   AND (j.source IS NULL OR NOT EXISTS (SELECT 1 FROM cashu_transactions t"
-    "     WHERE t.direction = 'in' AND " RECEIPT_SOURCE_SQL " = j.source)))"
+    "     WHERE t.direction = 'in' AND " RECEIPT_SOURCE_SQL " = j.source))"
+    "   AND NOT EXISTS (SELECT 1 FROM lightning_invoices i WHERE 'ln-in:' || i.id = j.source"
+    "     AND i.amount_sats * 1000 = j.delta))"
     " OR (j.kind = 'refund_revert' AND j.source LIKE 'wd-revert:%' AND NOT EXISTS"
     "   (SELECT 1 FROM withdrawals w WHERE 'wd-revert:' || w.id = j.source"
     "    AND w.state = 'reverted' AND w.amount_msat = j.delta))";
@@ -1372,7 +1381,8 @@ static const char books_wallet_ops_sql[] =
     "   WHERE kind = 'swap' AND purpose = 'send' AND state = 'done' AND unit IN ('sat', 'msat')), 0)"
     " + coalesce((SELECT sum(p.amount * " MSAT_OF("p.unit") ") FROM wallet_proofs p"
     "   JOIN mint_operations x ON x.id = p.origin_operation_id"
-    "   WHERE x.kind = 'mint' AND p.unit IN ('sat', 'msat')), 0)"
+    "   WHERE x.kind = 'mint' AND p.unit IN ('sat', 'msat')"
+    "   AND x.quote NOT IN (SELECT quote_id FROM lightning_invoices)), 0)"
     " - coalesce((SELECT sum(((SELECT coalesce(sum(json_extract(i.value, '$.amount')), 0)"
     "   FROM json_each(x.inputs_json) i) - (SELECT coalesce(sum(p.amount), 0) FROM wallet_proofs p"
     "   WHERE p.origin_operation_id = x.id)) * " MSAT_OF("x.unit") ") FROM mint_operations x"
@@ -1384,7 +1394,12 @@ static const char books_pending_sql[] =
     " + coalesce((SELECT sum(" RECEIPT_MSAT_SQL ") FROM cashu_transactions t"
     "   WHERE t.direction = 'in' AND t.api_key_hash IS NOT NULL AND t.unit IN ('sat', 'msat')"
     "   AND t.amount > t.fee"
-    "   AND NOT EXISTS (SELECT 1 FROM journal j WHERE j.source = " RECEIPT_SOURCE_SQL ")), 0)";
+    "   AND NOT EXISTS (SELECT 1 FROM journal j WHERE j.source = " RECEIPT_SOURCE_SQL ")), 0)"
+    /* Lightning deposits minted into the wallet, not credited yet. */
+    " + coalesce((SELECT sum(i.amount_sats * 1000) FROM lightning_invoices i"
+    "   WHERE EXISTS (SELECT 1 FROM mint_operations x WHERE x.kind = 'mint'"
+    "     AND x.quote = i.quote_id AND x.state = 'done')"
+    "   AND NOT EXISTS (SELECT 1 FROM journal j WHERE j.source = 'ln-in:' || i.id)), 0)";
 
 enum rerr
 ledger_books(struct db *db, struct ledger_books *b)
@@ -1433,6 +1448,7 @@ ledger_audit_all(struct db *db, bool check_owners, bool with_books,
 		goto out;
 	if (with_books) {
 		if ((e = audit_query(db, audit_receipt_sql, LEDGER_V_RECEIPT_CREDIT, &l)) != RERR_OK ||
+		    (e = audit_query(db, audit_ln_sql, LEDGER_V_RECEIPT_CREDIT, &l)) != RERR_OK ||
 		    (e = audit_query(db, audit_credit_source_sql, LEDGER_V_CREDIT_SOURCE,
 		    &l)) != RERR_OK ||
 		    (e = audit_query(db, audit_withdrawal_sql, LEDGER_V_WITHDRAWAL, &l)) != RERR_OK ||

@@ -9,7 +9,8 @@ MIGRATIONS = \
 	migrations/0006_lean.sql \
 	migrations/0007_lean_ledger.sql \
 	migrations/0008_providers.sql \
-	migrations/0009_cron.sql
+	migrations/0009_cron.sql \
+	migrations/0010_lightning.sql
 
 EXTRA_DIST += $(MIGRATIONS) scripts/embed-migrations.sh
 nodist_libroutstr_a_SOURCES = migrations.c
