@@ -195,7 +195,9 @@ cli_cron(int argc, char **argv)
 			any_named = true;
 	}
 	for (a = 1; a < argc; a++) {
-		bool known = argv[a][0] == '-';
+		/* An unknown option is an error, not a run of nothing that
+		 * exits 0 (cron would stop doing its jobs silently). */
+		bool known = strcmp(argv[a], "--force") == 0 || strcmp(argv[a], "--list") == 0;
 
 		for (i = 0; i < ARRAY_SIZE(cron_jobs) && !known; i++)
 			known = strcmp(argv[a], cron_jobs[i].name) == 0;
@@ -214,7 +216,10 @@ cli_cron(int argc, char **argv)
 		db_close(cx.db);
 		return rc;
 	}
-	owner_self_tag(holder);
+	if (owner_self_tag(holder) < 0) {
+		db_close(cx.db);
+		return 1;
+	}
 	upstream_global_init();
 	cx.up = upstream_new();
 	for (i = 0; i < ARRAY_SIZE(cron_jobs); i++) {

@@ -16,17 +16,22 @@
 #include "util.h"
 #include "wallet_glue.h"
 
-/* {"status","api_key","amount_sats","paid_at","created_at","expires_at"} */
+/* {"status","api_key","amount_sats","paid_at","created_at","expires_at"}.
+ * The key goes only to the status poll of an invoice that created it (the
+ * invoice id is that capability): never for a top-up (its payer may be
+ * anyone; the owner has the key) and never to /recover, whose bolt11 every
+ * payer has seen. */
 static void
-answer_status(struct req *r, const struct ln_invoice *iv)
+answer_status(struct req *r, const struct ln_invoice *iv, bool give_key)
 {
 	struct json_object *o = json_object_new_object();
 	bool paid = strcmp(iv->status, "paid") == 0;
+	bool key_out = paid && give_key && iv->purpose == LN_CREATE;
 	char key[LEDGER_KEY_MAX + 4];
 
 	snprintf(key, sizeof(key), "sk-%s", iv->key_hash);
 	json_object_object_add(o, "status", json_object_new_string(iv->status));
-	json_object_object_add(o, "api_key", paid ? json_object_new_string(key) : NULL);
+	json_object_object_add(o, "api_key", key_out ? json_object_new_string(key) : NULL);
 	json_object_object_add(o, "amount_sats", json_object_new_int64(iv->amount_sats));
 	json_object_object_add(o, "paid_at", paid ? json_object_new_int64(iv->paid_at) : NULL);
 	json_object_object_add(o, "created_at", json_object_new_int64(iv->created_at));
@@ -68,6 +73,9 @@ h_ln_invoice(struct req *r)
 		goto out;
 	}
 	purpose = json_get_str(body, "purpose");
+	if (purpose == NULL && json_get(body, "purpose") != NULL &&
+	    !json_object_is_type(json_get(body, "purpose"), json_type_null))
+		purpose = "";	/* not a string: refused below */
 	if (purpose == NULL)
 		purpose = "create";
 	if (strcmp(purpose, "create") != 0 && strcmp(purpose, "topup") != 0) {
@@ -145,7 +153,7 @@ h_ln_status(struct req *r)
 	else if (s == LN_INTERNAL)
 		detail(r, 500, "Could not settle the invoice");
 	else
-		answer_status(r, &iv);
+		answer_status(r, &iv, true);
 	ln_invoice_free(&iv);
 }
 
@@ -172,7 +180,7 @@ h_ln_recover(struct req *r)
 	else if (s == LN_INTERNAL)
 		detail(r, 500, "Could not settle the invoice");
 	else
-		answer_status(r, &iv);
+		answer_status(r, &iv, false);
 	ln_invoice_free(&iv);
 	json_object_put(body);
 }

@@ -1,7 +1,8 @@
 /* cron: the leases under which routstrctl cron runs its periodic jobs
- * (migrations/0009_cron.sql), so that cron may run on several machines
- * against one database, or overlap itself, and each job still runs one at
- * a time and only when due.
+ * (migrations/0009_cron.sql), so that several crontabs or overlapping runs
+ * on the node's host run each job one at a time and only when due. (Not
+ * several hosts: SQLite's WAL is one host's, and the liveness of another
+ * host's processes cannot be judged from here.)
  *
  * Who owns what: the cron_jobs table is the only shared state; the caller
  * (cli/cmd_money.c) owns the job list and runs the jobs. A lease is taken

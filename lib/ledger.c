@@ -1284,13 +1284,17 @@ static const char audit_receipt_sql[] =
     "   WHERE source LIKE 'cashu-in:%' GROUP BY source) c ON c.source = " RECEIPT_SOURCE_SQL
     " WHERE t.direction = 'in' AND t.api_key_hash IS NOT NULL AND t.unit IN ('sat', 'msat')"
     " AND t.amount > t.fee AND (c.n IS NULL OR c.n <> 1 OR c.s <> " RECEIPT_MSAT_SQL ")";
-/* Every Lightning invoice the wallet minted is credited exactly once, with
- * exactly its value (paid or not yet marked). Rows: key, 0, value, credited. */
+/* Every Lightning invoice marked paid, and every one the wallet minted more
+ * than ten minutes ago, is credited exactly once with exactly its value.
+ * Rows: key, 0, value, credited. */
 static const char audit_ln_sql[] =
     "SELECT i.api_key_hash, 0, i.amount_sats * 1000, coalesce(c.s, 0) FROM lightning_invoices i"
     " LEFT JOIN (SELECT source, sum(delta) AS s, count(*) AS n FROM journal"
     "   WHERE source LIKE 'ln-in:%' GROUP BY source) c ON c.source = 'ln-in:' || i.id"
-    " WHERE i.status = 'paid' AND (c.n IS NULL OR c.n <> 1 OR c.s <> i.amount_sats * 1000)";
+    " WHERE (i.status = 'paid' OR (i.created_at < CAST(strftime('%s', 'now') AS INTEGER) - 600"
+    "   AND EXISTS (SELECT 1 FROM mint_operations x WHERE x.kind = 'mint'"
+    "     AND x.quote = i.quote_id AND x.state = 'done')))"
+    " AND (c.n IS NULL OR c.n <> 1 OR c.s <> i.amount_sats * 1000)";
 /* A credit that names no receipt (or none at all): value from nowhere.
  * Rows: key, journal id, 0, delta. */
 static const char audit_credit_source_sql[] =
@@ -1299,7 +1303,8 @@ static const char audit_credit_source_sql[] =
     "   AND (j.source IS NULL OR NOT EXISTS (SELECT 1 FROM cashu_transactions t"
     "     WHERE t.direction = 'in' AND " RECEIPT_SOURCE_SQL " = j.source))"
     "   AND NOT EXISTS (SELECT 1 FROM lightning_invoices i WHERE 'ln-in:' || i.id = j.source"
-    "     AND i.amount_sats * 1000 = j.delta))"
+    "     AND i.amount_sats * 1000 = j.delta AND i.status IN ('paid', 'settlement_pending')"
+    "     AND j.key_id = (SELECT id FROM api_keys WHERE hashed_key = i.api_key_hash)))"
     " OR (j.kind = 'refund_revert' AND j.source LIKE 'wd-revert:%' AND NOT EXISTS"
     "   (SELECT 1 FROM withdrawals w WHERE 'wd-revert:' || w.id = j.source"
     "    AND w.state = 'reverted' AND w.amount_msat = j.delta))";

@@ -126,6 +126,24 @@ row_read(struct db *db, const char *key, bool by_bolt11, struct ln_invoice *iv, 
 	return RERR_OK;
 }
 
+/* An unpaid pending invoice past its time becomes expired: only from
+ * pending (a settle may have moved it on meanwhile). 1 when it moved. */
+static int
+expire(struct db *db, const char *id)
+{
+	static const char sql[] =
+	    "UPDATE lightning_invoices SET status = 'expired' WHERE id = ?1 AND status = 'pending'";
+	sqlite3_stmt *st = db_stmt(db, sql);
+	int rc;
+
+	if (st == NULL)
+		return -1;
+	sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
+	rc = sqlite3_step(st);
+	sqlite3_reset(st);
+	return rc == SQLITE_DONE ? sqlite3_changes(db_handle(db)) : -1;
+}
+
 /* Move the status from one of the from list to to; 1 when it moved. */
 static int
 set_status(struct db *db, const char *id, const char *to, int64_t now)
@@ -199,6 +217,14 @@ ln_invoice_create(const struct funds_ctx *fc, int64_t amount_sats, enum ln_purpo
 	memset(&me, 0, sizeof(me));
 	if (wallet_mint_quote(&w, mint, "sat", (uint64_t)amount_sats, &q, &me) != MINT_OK) {
 		log_warn("lightning: no invoice from %s: %s", mint, me.detail);
+		return LN_MINT;
+	}
+	/* The quote must be what was asked, and fit where it is kept. */
+	if (q.quote == NULL || q.request == NULL || strlen(q.quote) >= sizeof(out->quote) ||
+	    q.amount != (uint64_t)amount_sats || (q.unit[0] && strcmp(q.unit, "sat") != 0)) {
+		log_warn("lightning: %s quoted something else than %lld sat", mint,
+		    (long long)amount_sats);
+		mint_quote_free(&q);
 		return LN_MINT;
 	}
 	random_id(out->id);
@@ -311,7 +337,7 @@ ln_invoice_settle(const struct funds_ctx *fc, const char *id, bool by_bolt11, bo
 	mint_quote_free(&q);
 	if (qs == MINT_QUOTE_UNPAID || qs == MINT_QUOTE_PENDING) {
 		if (qs == MINT_QUOTE_UNPAID && now >= out->expires_at &&
-		    strcmp(out->status, "pending") == 0 && set_status(fc->db, out->id, "expired", now) == 1)
+		    expire(fc->db, out->id) == 1)
 			snprintf(out->status, sizeof(out->status), "expired");
 		return LN_OK;
 	}
@@ -319,7 +345,10 @@ ln_invoice_settle(const struct funds_ctx *fc, const char *id, bool by_bolt11, bo
 	if (set_status(fc->db, out->id, "settlement_pending", now) < 0)
 		return LN_INTERNAL;
 	snprintf(out->status, sizeof(out->status), "settlement_pending");
-	if (out->purpose == LN_TOPUP && ledger_key_get(fc->db, out->key_hash, &k, NULL) != RERR_OK) {
+	if (out->purpose == LN_TOPUP &&
+	    (e = ledger_key_get(fc->db, out->key_hash, &k, NULL)) != RERR_OK) {
+		if (e != RERR_NOT_FOUND)
+			return LN_INTERNAL;	/* a busy database: the next settle */
 		log_error("lightning: invoice %s paid for key %.8s, which is gone", out->id,
 		    out->key_hash);
 		set_status(fc->db, out->id, "reconciliation_required", now);
@@ -344,16 +373,11 @@ ln_invoice_settle(const struct funds_ctx *fc, const char *id, bool by_bolt11, bo
 		mint_op_state(fc->db, out->quote, op);
 	}
 	if (strcmp(op, "open") == 0) {
-		/* A settle that died while minting: its outputs are restored
-		 * from the mint (NUT-09) once it is old enough not to be a live
-		 * one; until then the watcher comes back. */
-		struct wallet_recover_stats st;
-
-		memset(&me, 0, sizeof(me));
-		wallet_recover(&w, 30, &st, &me);
-		mint_op_state(fc->db, out->quote, op);
-		if (strcmp(op, "done") != 0)
-			return LN_OK;
+		/* Still open: a settle that died while minting. Its outputs are
+		 * restored from the mint (NUT-09) by routstrctl cron's funds job
+		 * (the wallet's recovery, off the request path); the watcher
+		 * then credits it. */
+		return LN_OK;
 	}
 	if (strcmp(op, "done") != 0) {
 		struct wallet_receipt r;

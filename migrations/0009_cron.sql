@@ -1,6 +1,6 @@
--- 0009_cron: routstrctl cron's jobs run each under a lease, so cron can run
--- on several machines (or overlap itself) and every job still runs one at
--- a time. A job is due when next_due <= now; its lease is free when
+-- 0009_cron: routstrctl cron's jobs run each under a lease, so several
+-- crontabs or overlapping runs on the node's host run every job one at a
+-- time. A job is due when next_due <= now; its lease is free when
 -- lease_until <= now, so a runner that died holds it only until then.
 CREATE TABLE cron_jobs (
 	name TEXT PRIMARY KEY,

@@ -9,7 +9,7 @@ CREATE TABLE lightning_invoices (
 	quote_id TEXT NOT NULL UNIQUE,		-- the mint's quote (Routstr's "payment_hash")
 	mint_url TEXT NOT NULL,
 	unit TEXT NOT NULL DEFAULT 'sat',
-	bolt11 TEXT NOT NULL,
+	bolt11 TEXT NOT NULL UNIQUE,
 	amount_sats INTEGER NOT NULL CHECK (amount_sats BETWEEN 1 AND 1000000),
 	purpose TEXT NOT NULL CHECK (purpose IN ('create', 'topup')),
 	api_key_hash TEXT NOT NULL,		-- topup: the key; create: the key it makes
@@ -24,5 +24,4 @@ CREATE TABLE lightning_invoices (
 );
 CREATE INDEX lightning_invoices_open ON lightning_invoices(status)
 	WHERE status IN ('pending', 'settlement_pending');
-CREATE INDEX lightning_invoices_bolt11 ON lightning_invoices(bolt11);
 CREATE INDEX mint_operations_quote ON mint_operations(quote) WHERE quote IS NOT NULL;

@@ -85,11 +85,14 @@ describe('Lightning deposits under lighttpd', { skip: pre.skip }, () => {
 		assert.match(again.out, /invoices: 0 checked/);
 		const s = await status(h, t.json.invoice_id);
 		assert.equal(s.json.status, 'paid');
+		// Whoever paid a top-up does not get the key it credited.
+		assert.equal(s.json.api_key, null);
 		assert.equal((await balanceInfo(h, key)).balance, 15000, 'credited once');
 		// recover by bolt11 answers the same
 		const rec = await postJson(`${h.baseUrl}/v1/balance/lightning/recover`, { bolt11: t.json.bolt11 });
 		assert.equal(rec.status, 200, rec.text);
 		assert.equal(rec.json.status, 'paid');
+		assert.equal(rec.json.api_key, null, 'a bolt11 is no key');
 		assertAuditClean(h);
 	});
 
