@@ -109,6 +109,11 @@ h_ln_invoice(struct req *r)
 	wallet_glue_ctx(r, &fc);
 	s = ln_invoice_create(&fc, amount, topup ? LN_TOPUP : LN_CREATE, topup ? bkey + 3 : NULL,
 	    any ? &lim : NULL, &iv);
+	if (s == LN_BUSY) {
+		resp_header(r, "Retry-After", "60");
+		detail(r, 429, "Too many unpaid invoices; retry later");
+		goto out;
+	}
 	if (s != LN_OK) {
 		detail(r, s == LN_INVALID ? 422 : 500, "Failed to create Lightning invoice");
 		goto out;

@@ -15,6 +15,7 @@
 #include "conf.h"
 #include "lightning.h"
 #include "log.h"
+#include "owner.h"
 #include "util.h"
 
 void
@@ -126,6 +127,65 @@ row_read(struct db *db, const char *key, bool by_bolt11, struct ln_invoice *iv, 
 	return RERR_OK;
 }
 
+/* One settle of an invoice at a time: take its lease for LN_SETTLE_S when it
+ * is free or its settler's process is gone, by compare-and-set on what was
+ * read (so two threads of one process do not both take it). 1 taken, 0
+ * another settle runs, -1 error. */
+#define LN_SETTLE_S 60
+static int
+claim(struct db *db, const char *id, int64_t now)
+{
+	static const char get_sql[] =
+	    "SELECT settling_until, coalesce(settler, '') FROM lightning_invoices WHERE id = ?1";
+	static const char take_sql[] =
+	    "UPDATE lightning_invoices SET settling_until = ?2 + ?3, settler = ?4"
+	    " WHERE id = ?1 AND settling_until = ?5 AND coalesce(settler, '') = ?6";
+	sqlite3_stmt *st;
+	char me[OWNER_TAG_MAX], held[OWNER_TAG_MAX] = "";
+	int64_t until = 0;
+	int rc;
+
+	if (owner_self_tag(me) < 0 || (st = db_stmt(db, get_sql)) == NULL)
+		return -1;
+	sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
+	if (sqlite3_step(st) == SQLITE_ROW) {
+		until = sqlite3_column_int64(st, 0);
+		snprintf(held, sizeof(held), "%s", sqlite3_column_text(st, 1));
+	}
+	sqlite3_reset(st);
+	/* Held and its settler alive (or in this process): another runs it.
+	 * A settler that died leaves its lease at once. */
+	if (until > now && *held && (strcmp(held, me) == 0 || owner_tag_alive(held) != 0))
+		return 0;
+	if ((st = db_stmt(db, take_sql)) == NULL)
+		return -1;
+	sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 2, now);
+	sqlite3_bind_int64(st, 3, LN_SETTLE_S);
+	sqlite3_bind_text(st, 4, me, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 5, until);
+	sqlite3_bind_text(st, 6, held, -1, SQLITE_STATIC);
+	rc = sqlite3_step(st);
+	sqlite3_reset(st);
+	if (rc != SQLITE_DONE)
+		return -1;
+	return sqlite3_changes(db_handle(db)) == 1;
+}
+
+static void
+unclaim(struct db *db, const char *id)
+{
+	static const char sql[] =
+	    "UPDATE lightning_invoices SET settling_until = 0, settler = NULL WHERE id = ?1";
+	sqlite3_stmt *st = db_stmt(db, sql);
+
+	if (st == NULL)
+		return;
+	sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
+	sqlite3_step(st);
+	sqlite3_reset(st);
+}
+
 /* An unpaid pending invoice past its time becomes expired: only from
  * pending (a settle may have moved it on meanwhile). 1 when it moved. */
 static int
@@ -190,6 +250,23 @@ mint_op_state(struct db *db, const char *quote, char out[16])
 
 /* ------------------------------------------------------------- create */
 
+static int64_t
+open_count(struct db *db, int64_t since)
+{
+	static const char sql[] =
+	    "SELECT count(*) FROM lightning_invoices WHERE status = 'pending' AND created_at >= ?1";
+	sqlite3_stmt *st = db_stmt(db, sql);
+	int64_t n = 0;
+
+	if (st == NULL)
+		return 0;
+	sqlite3_bind_int64(st, 1, since);
+	if (sqlite3_step(st) == SQLITE_ROW)
+		n = sqlite3_column_int64(st, 0);
+	sqlite3_reset(st);
+	return n;
+}
+
 enum ln_status
 ln_invoice_create(const struct funds_ctx *fc, int64_t amount_sats, enum ln_purpose purpose,
     const char *key_hash, const struct ledger_limits *lim, struct ln_invoice *out)
@@ -213,6 +290,10 @@ ln_invoice_create(const struct funds_ctx *fc, int64_t amount_sats, enum ln_purpo
 	if (amount_sats < 1 || amount_sats > LN_MAX_SATS || *mint == '\0' ||
 	    (purpose == LN_TOPUP && key_hash == NULL))
 		return LN_INVALID;
+	/* Anyone may ask for an invoice: a bound on the unpaid ones keeps a
+	 * flood from using up the node's standing with its mint. */
+	if (open_count(fc->db, now - 3600) >= LN_OPEN_MAX)
+		return LN_BUSY;
 	funds_wallet(fc, &w);
 	memset(&me, 0, sizeof(me));
 	if (wallet_mint_quote(&w, mint, "sat", (uint64_t)amount_sats, &q, &me) != MINT_OK) {
@@ -302,19 +383,20 @@ credit(const struct funds_ctx *fc, const struct ln_invoice *iv, const struct row
 	return e;
 }
 
+static enum ln_status settle_claimed(const struct funds_ctx *fc, struct ln_invoice *out,
+    struct row_extra *xx, enum mint_quote_state qs, int64_t now);
+
 enum ln_status
 ln_invoice_settle(const struct funds_ctx *fc, const char *id, bool by_bolt11, bool grace,
     struct ln_invoice *out)
 {
-	struct wallet_ctx w;
 	struct mint_client mc;
 	struct mint_quote q;
 	struct mint_error me;
 	struct row_extra x;
-	struct ledger_key k;
-	char op[16];
 	int64_t now = wall_sec();
 	enum mint_quote_state qs;
+	enum ln_status s;
 	enum rerr e;
 
 	memset(out, 0, sizeof(*out));
@@ -341,7 +423,44 @@ ln_invoice_settle(const struct funds_ctx *fc, const char *id, bool by_bolt11, bo
 			snprintf(out->status, sizeof(out->status), "expired");
 		return LN_OK;
 	}
-	/* Paid (or already issued to us): settle, every step once. */
+	/* Paid (or already issued to us): one settle at a time; the others
+	 * wait for it, bounded, and answer what it wrote. */
+	switch (claim(fc->db, out->id, now)) {
+	case -1:
+		return LN_INTERNAL;
+	case 0: {
+		char keep[LN_ID_LEN + 1];
+		int tries;
+
+		snprintf(keep, sizeof(keep), "%s", out->id);
+		for (tries = 0; tries < 50; tries++) {
+			usleep(100 * 1000);
+			if (row_read(fc->db, keep, false, out, &x) == RERR_OK &&
+			    strcmp(out->status, "paid") == 0)
+				break;
+		}
+		return LN_OK;
+	}
+	default:
+		break;
+	}
+	s = settle_claimed(fc, out, &x, qs, now);
+	unclaim(fc->db, out->id);
+	return s;
+}
+
+/* The settle of a paid invoice whose lease this process holds. */
+static enum ln_status
+settle_claimed(const struct funds_ctx *fc, struct ln_invoice *out, struct row_extra *xx,
+    enum mint_quote_state qs, int64_t now)
+{
+	struct wallet_ctx w;
+	struct mint_error me;
+	struct row_extra x = *xx;
+	struct ledger_key k;
+	char op[16];
+	enum rerr e;
+
 	if (set_status(fc->db, out->id, "settlement_pending", now) < 0)
 		return LN_INTERNAL;
 	snprintf(out->status, sizeof(out->status), "settlement_pending");
@@ -357,21 +476,6 @@ ln_invoice_settle(const struct funds_ctx *fc, const char *id, bool by_bolt11, bo
 	}
 	funds_wallet(fc, &w);
 	mint_op_state(fc->db, out->quote, op);
-	if (strcmp(op, "open") == 0) {
-		/* Another settle is minting it now (several polls at once): wait
-		 * for it, bounded, and answer what it wrote. */
-		char keep[LN_ID_LEN + 1];
-		int tries;
-
-		snprintf(keep, sizeof(keep), "%s", out->id);
-		for (tries = 0; tries < 30; tries++) {
-			usleep(100 * 1000);
-			if (row_read(fc->db, keep, false, out, &x) == RERR_OK &&
-			    strcmp(out->status, "paid") == 0)
-				return LN_OK;
-		}
-		mint_op_state(fc->db, out->quote, op);
-	}
 	if (strcmp(op, "open") == 0) {
 		/* Still open: a settle that died while minting. Its outputs are
 		 * restored from the mint (NUT-09) by routstrctl cron's funds job
@@ -424,6 +528,23 @@ ln_invoice_settle(const struct funds_ctx *fc, const char *id, bool by_bolt11, bo
 
 /* ------------------------------------------------------------- watcher */
 
+static int
+bulk_expire(struct db *db, int64_t now)
+{
+	static const char sql[] =
+	    "UPDATE lightning_invoices SET status = 'expired' WHERE status = 'pending'"
+	    " AND expires_at < ?1";
+	sqlite3_stmt *st = db_stmt(db, sql);
+	int rc;
+
+	if (st == NULL)
+		return 0;
+	sqlite3_bind_int64(st, 1, now);
+	rc = sqlite3_step(st);
+	sqlite3_reset(st);
+	return rc == SQLITE_DONE ? sqlite3_changes(db_handle(db)) : 0;
+}
+
 int
 ln_watch(const struct funds_ctx *fc, int *checked, int *paid, int *expired)
 {
@@ -442,6 +563,9 @@ ln_watch(const struct funds_ctx *fc, int *checked, int *paid, int *expired)
 		free(ids);
 		return -1;
 	}
+	/* Unpaid past their time without asking the mint (Routstr's bulk
+	 * expiry): they stay creditable for the grace period below. */
+	*expired = bulk_expire(fc->db, wall_sec());
 	sqlite3_bind_int64(st, 1, wall_sec() - LN_GRACE_S);
 	sqlite3_bind_int(st, 2, LN_WATCH_BATCH);
 	while (n < LN_WATCH_BATCH && sqlite3_step(st) == SQLITE_ROW)

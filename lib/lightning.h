@@ -24,6 +24,7 @@
 #define LN_EXPIRY_S 3600		/* when the mint names no expiry */
 #define LN_GRACE_S 86400		/* an expired invoice paid late is still credited */
 #define LN_WATCH_BATCH 100
+#define LN_OPEN_MAX 1000		/* unpaid invoices of the last hour, node-wide */
 
 enum ln_purpose { LN_CREATE, LN_TOPUP };
 
@@ -45,6 +46,7 @@ enum ln_status {
 	LN_NOT_FOUND,
 	LN_INVALID,		/* amount out of range */
 	LN_MINT,		/* the mint refused or could not be reached */
+	LN_BUSY,		/* too many unpaid invoices: try later */
 	LN_INTERNAL,
 };
 

@@ -20,7 +20,9 @@ CREATE TABLE lightning_invoices (
 		'paid', 'expired', 'reconciliation_required')),
 	created_at INTEGER NOT NULL,
 	expires_at INTEGER NOT NULL,
-	paid_at INTEGER
+	paid_at INTEGER,
+	settling_until INTEGER NOT NULL DEFAULT 0,	-- one settle at a time (a lease)
+	settler TEXT				-- its owner tag (lib/owner.c)
 );
 CREATE INDEX lightning_invoices_open ON lightning_invoices(status)
 	WHERE status IN ('pending', 'settlement_pending');
