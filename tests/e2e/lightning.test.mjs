@@ -5,12 +5,15 @@
 // mint is finished afterwards. Every run ends with a clean audit.
 
 import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { startMint } from '../fakes/mint/spawn.mjs';
 import { fundedKey, getJson, postJson, startStack } from './lib/harness.mjs';
-import { assertAuditClean, balanceInfo, bearer, moneyPrerequisites, routstrctl, stopAndAudit } from './lib/money.mjs';
+import {
+	assertAuditClean, balanceInfo, bearer, moneyPrerequisites, routstrctl, routstrctlBinary, stopAndAudit,
+} from './lib/money.mjs';
 
 const pre = moneyPrerequisites(['lighttpd']);
 const invoice = (h, body, headers = {}) =>
@@ -93,6 +96,35 @@ describe('Lightning deposits under lighttpd', { skip: pre.skip }, () => {
 		assert.equal(rec.status, 200, rec.text);
 		assert.equal(rec.json.status, 'paid');
 		assert.equal(rec.json.api_key, null, 'a bolt11 is no key');
+		assertAuditClean(h);
+	});
+
+	it('polls and cron\'s watcher racing on one paid invoice: one key, one credit', async () => {
+		const r = await invoice(h, { amount_sats: 13, purpose: 'create' });
+		await pay(r.json.payment_hash);
+		// Two crons (as a routstrctl run as www-data would be) and four
+		// polls at once.
+		const cron = () => new Promise((resolve) => {
+			const rundir = h.server.rundir;
+			const st = fs.statSync(rundir);
+			const p = spawn(routstrctlBinary(), ['cron', 'invoices'], {
+				cwd: rundir, uid: st.uid, gid: st.gid,
+				env: { PATH: process.env.PATH, DATABASE_URL: `sqlite:///${rundir}/routstr.db`,
+					ROUTSTR_CONFIG: path.join(rundir, 'routstr.conf') },
+			});
+			let out = '';
+			p.stdout.on('data', (d) => { out += d; });
+			p.on('exit', (code) => resolve({ code, out }));
+		});
+		const [c1, c2, ...polls] = await Promise.all([cron(), cron(),
+			...Array.from({ length: 4 }, () => status(h, r.json.invoice_id))]);
+		assert.equal(c1.code, 0, c1.out);
+		assert.equal(c2.code, 0, c2.out);
+		const after = await status(h, r.json.invoice_id);
+		assert.equal(after.json.status, 'paid');
+		for (const p of polls)
+			assert.ok(p.json.api_key === null || p.json.api_key === after.json.api_key, p.text);
+		assert.equal((await balanceInfo(h, after.json.api_key)).balance, 13000, 'credited once');
 		assertAuditClean(h);
 	});
 
