@@ -9,6 +9,7 @@
 #include "cashu/wallet.h"
 #include "cli.h"
 #include "cmd_money.h"
+#include "conf.h"
 #include "cron.h"
 #include "db.h"
 #include "funds.h"
@@ -72,6 +73,41 @@ cli_audit(int argc, char **argv)
 out:
 	free(v);
 	free(wb);
+	db_close(db);
+	return rc;
+}
+
+/* earnings: what the operator has earned at each mint and unit (msat), and
+ * the whole units of it that could be paid out (payouts round down). */
+int
+cli_earnings(int argc, char **argv)
+{
+	struct ledger_earnings *rows = xcalloc(LEDGER_EARNINGS_MAX, sizeof(*rows));
+	const struct conf *c = conf_get();
+	struct db *db;
+	size_t n = 0, i;
+	int rc = 1;
+
+	(void)argc; (void)argv;
+	if ((db = cli_open_db()) == NULL) {
+		free(rows);
+		return 1;
+	}
+	if (ledger_earnings(db, conf_str(c, CONF_PRIMARY_MINT_URL), rows, LEDGER_EARNINGS_MAX,
+	    &n) == RERR_OK) {
+		printf("%-5s %14s %14s %12s %14s %10s  %s\n", "unit", "held msat", "users msat",
+		    "pending", "earned msat", "payable", "mint");
+		for (i = 0; i < n; i++) {
+			int64_t per = strcmp(rows[i].unit, "msat") == 0 ? 1 : 1000;
+
+			printf("%-5s %14lld %14lld %12lld %14lld %10lld  %s\n", rows[i].unit,
+			    (long long)rows[i].held, (long long)rows[i].users,
+			    (long long)rows[i].pending, (long long)rows[i].earned,
+			    (long long)(rows[i].earned > 0 ? rows[i].earned / per : 0), rows[i].mint);
+		}
+		rc = 0;
+	}
+	free(rows);
 	db_close(db);
 	return rc;
 }

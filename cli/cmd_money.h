@@ -6,6 +6,7 @@
 /* audit: prove the ledger's invariants and that the wallet covers what users
  * own. Exit 0 when clean, 1 when anything is off. */
 int cli_audit(int argc, char **argv);
+int cli_earnings(int argc, char **argv);
 /* cron: the periodic jobs (reservation sweep, BTC price refresh, recovery of
  * unfinished mint operations). Exit 0, or 1 if a job failed. */
 int cli_cron(int argc, char **argv);

@@ -101,6 +101,7 @@ static const struct cli_command commands[] = {
 	{ "cron", cli_cron, "periodic jobs under leases: sweep, price, funds ([--force] [--list] [JOB...])" },
 	{ "decode-token", cli_decode_token, "print a Cashu token as JSON (no network)" },
 	{ "wallet", cli_wallet, "wallet totals per mint and unit; 'wallet recover'" },
+	{ "earnings", cli_earnings, "the operator's earnings per mint and unit (wallet less what users are owed)" },
 	{ "provider", cli_provider, "upstream providers: list, add, map, enable, disable, remove" },
 	{ "help", cmd_help, "list the commands" },
 };

@@ -1820,3 +1820,43 @@ ledger_receipt_credited(struct db *db, int64_t tx_id, char key_hash[LEDGER_KEY_M
 	sqlite3_reset(st);
 	return rc == SQLITE_ROW ? RERR_OK : rc == SQLITE_DONE ? RERR_NOT_FOUND : RERR_DB;
 }
+
+enum rerr
+ledger_earnings(struct db *db, const char *primary_mint, struct ledger_earnings *rows, size_t max,
+    size_t *n)
+{
+	static const char sql[] =
+	    "WITH m AS (SELECT mint_url, unit FROM wallet_proofs"
+	    "   WHERE state IN ('unspent', 'pending') AND unit IN ('sat', 'msat') UNION"
+	    "   SELECT coalesce(nullif(refund_mint_url, ''), ?1),"
+	    "   coalesce(nullif(refund_currency, ''), 'sat') FROM api_keys"
+	    "   WHERE parent_key_hash IS NULL AND balance > 0)"
+	    " SELECT m.mint_url, m.unit,"
+	    " (SELECT coalesce(sum(amount), 0) FROM wallet_proofs p WHERE p.mint_url = m.mint_url"
+	    "   AND p.unit = m.unit AND p.state IN ('unspent', 'pending')) * " MSAT_OF("m.unit") ","
+	    " (SELECT coalesce(sum(balance), 0) FROM api_keys k WHERE k.parent_key_hash IS NULL"
+	    "   AND coalesce(nullif(k.refund_mint_url, ''), ?1) = m.mint_url"
+	    "   AND coalesce(nullif(k.refund_currency, ''), 'sat') = m.unit),"
+	    " (SELECT coalesce(sum(amount_msat), 0) FROM withdrawals w WHERE w.state = 'open'"
+	    "   AND w.mint_url = m.mint_url AND w.unit = m.unit)"
+	    " FROM m ORDER BY 1, 2";
+	sqlite3_stmt *st = db_stmt(db, sql);
+	int rc;
+
+	*n = 0;
+	if (st == NULL)
+		return RERR_DB;
+	sqlite3_bind_text(st, 1, primary_mint ? primary_mint : "", -1, SQLITE_STATIC);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW && *n < max) {
+		struct ledger_earnings *e = &rows[(*n)++];
+
+		col_text(st, 0, e->mint, sizeof(e->mint));
+		col_text(st, 1, e->unit, sizeof(e->unit));
+		e->held = sqlite3_column_int64(st, 2);
+		e->users = sqlite3_column_int64(st, 3);
+		e->pending = sqlite3_column_int64(st, 4);
+		e->earned = e->held - e->users - e->pending;
+	}
+	sqlite3_reset(st);
+	return rc == SQLITE_DONE || rc == SQLITE_ROW ? RERR_OK : RERR_DB;
+}

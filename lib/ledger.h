@@ -327,6 +327,21 @@ struct ledger_books {
 };
 enum rerr ledger_books(struct db *db, struct ledger_books *b);
 
+/* What the operator has earned at each mint and unit: the wallet's proofs
+ * there (unspent and pending), less what users are owed there (billing
+ * keys' balances, by their refund mint and unit; primary_mint for keys
+ * without one), less open withdrawals from there. Amounts in msat; earned
+ * may be negative at a mint where users are owed more than is held there
+ * (their value sits at another mint). */
+struct ledger_earnings {
+	char mint[LEDGER_TEXT_MAX + 1];
+	char unit[16];
+	int64_t held, users, pending, earned;
+};
+#define LEDGER_EARNINGS_MAX 64
+enum rerr ledger_earnings(struct db *db, const char *primary_mint, struct ledger_earnings *rows,
+    size_t max, size_t *n);
+
 /* ------------------------------------------------------------------------ */
 /* Withdrawals and receipts (the funds module's storage)                     */
 

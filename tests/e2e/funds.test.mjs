@@ -446,6 +446,30 @@ describe('routstrctl cron runs each job under its lease', { skip: pre.skip }, ()
 	});
 });
 
+describe('routstrctl earnings', { skip: pre.skip }, () => {
+	it('at the mint: held less what users are owed is exactly what was charged', async () => {
+		const h = await startStack('lighttpd');
+		try {
+			const k = await fundedKey(h, 100);
+			const c = await chat(h, chatBody({ max_tokens: 100 }), { ...bearer(k), 'x-mock-tokens': '40' });
+			assert.equal(c.status, 200, c.text.slice(0, 300));
+			const charged = Number(c.headers.get('x-routstr-cost-msats'));
+			const r = routstrctl(h, ['earnings']);
+			assert.equal(r.status, 0, r.out);
+			const row = r.out.split('\n').find((l) => l.startsWith('sat ') && l.includes(h.mint.url));
+			assert.ok(row, r.out);
+			const [, held, users, pending, earned, payable] = row.trim().split(/\s+/);
+			assert.equal(Number(held), 100000);
+			assert.equal(Number(users), 100000 - charged);
+			assert.equal(Number(pending), 0);
+			assert.equal(Number(earned), charged);
+			assert.equal(Number(payable), Math.floor(charged / 1000));
+		} finally {
+			await h.stop();
+		}
+	});
+});
+
 describe('a usd token of a trusted usd mint (finding 16)', { skip: pre.skip }, () => {
 	it('is refused before any swap: the holder keeps the proofs', async () => {
 		const usdMint = await startMint(['--unit', 'usd']);
