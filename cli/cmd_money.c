@@ -160,9 +160,10 @@ job_funds(struct cron_ctx *cx, char *status, size_t n)
 	fc.request_id = "cron";
 	rc = funds_recover(&fc, false, &fr) != 0;
 	snprintf(status, n, "funds: mint operations %d completed, %d rolled back, %d left; %d "
-	    "receipt(s) credited; withdrawals %d done, %d reverted, %d left", fr.ops_done,
-	    fr.ops_failed, fr.ops_left, fr.credited, fr.withdrawals_done,
-	    fr.withdrawals_reverted, fr.withdrawals_left);
+	    "receipt(s) credited; withdrawals %d done, %d reverted, %d left; foreign swaps %d "
+	    "finished, %d left", fr.ops_done, fr.ops_failed, fr.ops_left, fr.credited,
+	    fr.withdrawals_done, fr.withdrawals_reverted, fr.withdrawals_left, fr.swaps_done,
+	    fr.swaps_left);
 	return rc;
 }
 

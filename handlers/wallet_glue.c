@@ -86,12 +86,39 @@ answer_spent(struct req *r)
 
 /* A deposit that did not credit this key: answer why. echo: the X-Cashu
  * token, returned while it is still the client's. */
+/* A token of an untrusted mint whose Lightning swap failed for good: its
+ * value is handed back as a token of that mint (the same one on every
+ * retry), in the body and, as Routstr returns change, in X-Cashu. */
+static void
+answer_returned(struct req *r, const char *token)
+{
+	struct json_object *env, *err;
+
+	log_warn("request %s: foreign swap failed; value returned as a token", r->id);
+	err = json_object_new_object();
+	json_object_object_add(err, "message", json_object_new_string(
+	    "The token's mint could not pay the node's mint over Lightning; its value is returned "
+	    "in refund_token"));
+	json_object_object_add(err, "type", json_object_new_string("mint_error"));
+	json_object_object_add(err, "code", json_object_new_string("cashu_foreign_mint_swap_failed"));
+	json_object_object_add(err, "refund_token", json_object_new_string(token));
+	env = json_object_new_object();
+	json_object_object_add(env, "error", err);
+	json_object_object_add(env, "request_id", json_object_new_string(r->id));
+	resp_header(r, "X-Cashu", token);
+	resp_json(r, 422, env);
+}
+
 static void
 answer_deposit_error(struct req *r, enum funds_status fs, const struct funds_deposit *d,
     const char *echo)
 {
 	switch (fs) {
 	case FUNDS_MINT:
+		if (d->returned) {
+			answer_returned(r, d->returned);
+			break;
+		}
 		answer_mint_error(r, d->mint, &d->me, echo);
 		break;
 	case FUNDS_SPENT:
@@ -128,11 +155,13 @@ wallet_glue_create_key_as(struct req *r, const char *token, const char *hash,
 	wallet_glue_ctx(r, &fc);
 	fs = funds_deposit(&fc, token, hash, source, lim, &d);
 	if (fs == FUNDS_OK) {
-		req_log_extra(r, "redeemed_msat=%lld%s", (long long)d.msat,
-		    d.again ? " redeemed_before=1" : "");
+		req_log_extra(r, "redeemed_msat=%lld%s%s", (long long)d.msat,
+		    d.again ? " redeemed_before=1" : "", d.swapped ? " swapped=1" : "");
+		funds_deposit_free(&d);
 		return 0;
 	}
 	answer_deposit_error(r, fs, &d, strcmp(source, "x-cashu") == 0 ? token : NULL);
+	funds_deposit_free(&d);
 	return -1;
 }
 
@@ -149,8 +178,10 @@ wallet_glue_topup(struct req *r, const char *hash, const char *token, int64_t *c
 		fs = FUNDS_SPENT;	/* a top-up credits a token once */
 	if (fs != FUNDS_OK) {
 		answer_deposit_error(r, fs, &d, NULL);
+		funds_deposit_free(&d);
 		return -1;
 	}
+	funds_deposit_free(&d);
 	req_log_extra(r, "redeemed_msat=%lld", (long long)d.msat);
 	*credited = d.msat;
 	return 0;

@@ -10,6 +10,7 @@
 #include "cashu/wallet.h"
 #include "conf.h"
 #include "funds.h"
+#include "fxswap.h"
 #include "log.h"
 #include "owner.h"
 #include "util.h"
@@ -50,6 +51,8 @@ funds_to_msat(uint64_t amount, const char *unit)
  * by the TEST_CRASH_FILE setting holds the point's name; the first process
  * to reach it removes the file and dies with SIGKILL, as kill -9 would.
  * Unset (production), this costs one settings look-up per call. */
+static void crash_point(const char *name);
+
 static const char *
 crash_file(void)
 {
@@ -58,8 +61,8 @@ crash_file(void)
 	return c ? conf_str(c, CONF_TEST_CRASH_FILE) : "";
 }
 
-static void
-crash_point(const char *name)
+void
+funds_crash_point(const char *name)
 {
 	const char *f = crash_file();
 	char buf[64];
@@ -77,6 +80,12 @@ crash_point(const char *name)
 		return;
 	log_warn("test: crash point %s reached, dying", name);
 	raise(SIGKILL);
+}
+
+static void
+crash_point(const char *name)
+{
+	funds_crash_point(name);
 }
 
 static int
@@ -119,14 +128,23 @@ credit_receipt(const struct funds_ctx *fc, int64_t tx_id, const char *key, int64
     const char *mint, const char *unit, const struct ledger_limits *lim, bool *created,
     bool *now)
 {
+	char src[48], ref[48];
+
+	snprintf(src, sizeof(src), "cashu-in:%lld", (long long)tx_id);
+	snprintf(ref, sizeof(ref), "cashu-tx:%lld", (long long)tx_id);
+	return funds_credit(fc, key, msat, src, ref, mint, unit, lim, created, now);
+}
+
+enum rerr
+funds_credit(const struct funds_ctx *fc, const char *key, int64_t msat, const char *src,
+    const char *ref, const char *mint, const char *unit, const struct ledger_limits *lim,
+    bool *created, bool *now)
+{
 	struct ledger_key_new nk;
 	struct ledger_key k, b;
-	char src[48], ref[48];
 	enum rerr e;
 
 	*created = *now = false;
-	snprintf(src, sizeof(src), "cashu-in:%lld", (long long)tx_id);
-	snprintf(ref, sizeof(ref), "cashu-tx:%lld", (long long)tx_id);
 	e = ledger_key_get(fc->db, key, &k, &b);
 	if (e == RERR_NOT_FOUND) {
 		memset(&nk, 0, sizeof(nk));
@@ -223,6 +241,8 @@ funds_deposit(const struct funds_ctx *fc, const char *token, const char *benefic
 	e = wallet_receive_token(&w, token, &meta, &rec, &out->me);
 	if (e == MINT_OK || e == MINT_E_ALREADY_REDEEMED)
 		return settle_receipt(fc, &rec, beneficiary, lim, e == MINT_OK, out);
+	if (e == MINT_E_UNTRUSTED)	/* refused before any I/O: swap it in */
+		return fx_deposit(fc, token, beneficiary, source, lim, out);
 	if (e != MINT_E_SPENT && e != MINT_E_PENDING) {
 		out->mint = e;
 		return FUNDS_MINT;
@@ -250,6 +270,13 @@ funds_deposit(const struct funds_ctx *fc, const char *token, const char *benefic
 	}
 	out->mint = e;
 	return FUNDS_MINT;
+}
+
+void
+funds_deposit_free(struct funds_deposit *d)
+{
+	free(d->returned);
+	d->returned = NULL;
 }
 
 bool
@@ -531,5 +558,9 @@ funds_recover(const struct funds_ctx *fc, bool offline, struct funds_recover_sta
 	free(rows);
 	if (recover_withdrawals(fc, &w, NULL, rs) < 0)
 		rc = -1;
-	return rc == 0 && rs->ops_left == 0 && rs->withdrawals_left == 0 ? 0 : -1;
+	/* Foreign swaps go on after their wallet operations are settled. */
+	if (!offline && fx_recover(fc, &rs->swaps_done, &rs->swaps_left) < 0)
+		rc = -1;
+	return rc == 0 && rs->ops_left == 0 && rs->withdrawals_left == 0 &&
+	    rs->swaps_left == 0 ? 0 : -1;
 }

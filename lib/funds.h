@@ -64,7 +64,14 @@ struct funds_deposit {
 	bool again;			/* credited to this key before (same token again) */
 	enum mint_err mint;		/* FUNDS_MINT: why */
 	struct mint_error me;
+	/* A token of an untrusted mint (lib/fxswap.c): */
+	bool swapped;			/* it was swapped into the primary mint */
+	int64_t fee_msat;		/* what the swap cost (Lightning and mint fees) */
+	char *returned;			/* Lightning failed: the value as a token of its
+					 * own mint, to hand back (new string, caller
+					 * frees; funds_deposit_free) */
 };
+void funds_deposit_free(struct funds_deposit *d);
 
 /* Redeem token (refusing units other than sat/msat before any swap) and
  * credit its value to key beneficiary, creating it with lim (may be NULL)
@@ -76,6 +83,15 @@ struct funds_deposit {
 enum funds_status funds_deposit(const struct funds_ctx *fc, const char *token,
     const char *beneficiary, const char *source, const struct ledger_limits *lim,
     struct funds_deposit *out);
+
+/* Credit msat to key under the unique journal source src (ref for people),
+ * creating the key with lim and refund mint and unit when it does not
+ * exist. *now: this call made the credit; false with RERR_OK when src was
+ * credited before (to whichever key). For the money modules (deposits,
+ * Lightning, foreign swaps). */
+enum rerr funds_credit(const struct funds_ctx *fc, const char *key, int64_t msat, const char *src,
+    const char *ref, const char *mint, const char *unit, const struct ledger_limits *lim,
+    bool *created, bool *now);
 
 /* Finish an earlier redemption of token that a dead process left (its
  * receipt not credited, or its swap unresolved), crediting the key it was
@@ -104,6 +120,10 @@ struct funds_withdrawal {
 struct wallet_ctx;
 void funds_wallet(const struct funds_ctx *fc, struct wallet_ctx *w);
 
+/* Tests: die here (SIGKILL) when the TEST_CRASH_FILE setting names a file
+ * that holds `name` (the file is removed first). Nothing otherwise. */
+void funds_crash_point(const char *name);
+
 enum funds_status funds_withdraw(const struct funds_ctx *fc, const struct ledger_key *key,
     const char *source, struct funds_withdrawal *out);
 /* The same for the part no reservation holds, while requests are in flight:
@@ -116,6 +136,7 @@ struct funds_recover_stats {
 	int ops_done, ops_failed, ops_left;	/* mint operations */
 	int credited;				/* receipts credited */
 	int withdrawals_done, withdrawals_reverted, withdrawals_left;
+	int swaps_done, swaps_left;		/* foreign-mint swaps (lib/fxswap.c) */
 };
 
 /* Finish what dead processes left (see the top). offline: do not contact

@@ -1249,6 +1249,8 @@ audit_query(struct db *db, const char *sql, enum ledger_violation_kind kind, str
 	return RERR_OK;
 }
 
+#define MSAT_OF(t) "(CASE " t " WHEN 'msat' THEN 1 ELSE 1000 END)"
+
 /* Rows: key, reservation id, expected, actual. */
 static const char audit_balance_sql[] =
     "SELECT k.hashed_key, 0, coalesce(j.s, 0), k.balance FROM api_keys k"
@@ -1295,6 +1297,17 @@ static const char audit_ln_sql[] =
     "   AND EXISTS (SELECT 1 FROM mint_operations x WHERE x.kind = 'mint'"
     "     AND x.quote = i.quote_id AND x.state = 'done')))"
     " AND (c.n IS NULL OR c.n <> 1 OR c.s <> i.amount_sats * 1000)";
+/* Every foreign swap the primary mint minted for (or marked credited) is
+ * credited exactly once with exactly its net. Rows: key, swap id, value,
+ * credited. */
+static const char audit_fx_sql[] =
+    "SELECT f.api_key_hash, f.id, f.net * " MSAT_OF("f.unit") ", coalesce(c.s, 0) FROM fx_swaps f"
+    " LEFT JOIN (SELECT source, sum(delta) AS s, count(*) AS n FROM journal"
+    "   WHERE source LIKE 'fx-in:%' GROUP BY source) c ON c.source = 'fx-in:' || f.id"
+    " WHERE (f.state = 'credited' OR EXISTS (SELECT 1 FROM mint_operations x"
+    "   WHERE x.kind = 'mint' AND x.quote = f.mint_quote AND x.state = 'done'"
+    "   AND x.updated_at < CAST(strftime('%s', 'now') AS INTEGER) - 600))"
+    " AND (c.n IS NULL OR c.n <> 1 OR c.s <> f.net * " MSAT_OF("f.unit") ")";
 /* A credit that names no receipt (or none at all): value from nowhere.
  * Rows: key, journal id, 0, delta. */
 static const char audit_credit_source_sql[] =
@@ -1304,7 +1317,10 @@ static const char audit_credit_source_sql[] =
     "     WHERE t.direction = 'in' AND " RECEIPT_SOURCE_SQL " = j.source))"
     "   AND NOT EXISTS (SELECT 1 FROM lightning_invoices i WHERE 'ln-in:' || i.id = j.source"
     "     AND i.amount_sats * 1000 = j.delta AND i.status IN ('paid', 'settlement_pending')"
-    "     AND j.key_id = (SELECT id FROM api_keys WHERE hashed_key = i.api_key_hash)))"
+    "     AND j.key_id = (SELECT id FROM api_keys WHERE hashed_key = i.api_key_hash))"
+    "   AND NOT EXISTS (SELECT 1 FROM fx_swaps f WHERE 'fx-in:' || f.id = j.source"
+    "     AND f.net * " MSAT_OF("f.unit") " = j.delta AND f.state IN ('minted', 'credited')"
+    "     AND j.key_id = (SELECT id FROM api_keys WHERE hashed_key = f.api_key_hash)))"
     " OR (j.kind = 'refund_revert' AND j.source LIKE 'wd-revert:%' AND NOT EXISTS"
     "   (SELECT 1 FROM withdrawals w WHERE 'wd-revert:' || w.id = j.source"
     "    AND w.state = 'reverted' AND w.amount_msat = j.delta))";
@@ -1373,7 +1389,6 @@ books_sum(struct db *db, const char *sql, int64_t *v)
 	return rc == SQLITE_ROW ? RERR_OK : RERR_DB;
 }
 
-#define MSAT_OF(t) "(CASE " t " WHEN 'msat' THEN 1 ELSE 1000 END)"
 static const char books_wallet_sql[] =
     "SELECT coalesce(sum(amount * " MSAT_OF("unit") "), 0) FROM wallet_proofs"
     " WHERE state IN ('unspent', 'pending') AND unit IN ('sat', 'msat')";
@@ -1387,13 +1402,17 @@ static const char books_wallet_ops_sql[] =
     " + coalesce((SELECT sum(p.amount * " MSAT_OF("p.unit") ") FROM wallet_proofs p"
     "   JOIN mint_operations x ON x.id = p.origin_operation_id"
     "   WHERE x.kind = 'mint' AND p.unit IN ('sat', 'msat')"
-    "   AND x.quote NOT IN (SELECT quote_id FROM lightning_invoices)), 0)"
+    "   AND x.quote NOT IN (SELECT quote_id FROM lightning_invoices)"
+    "   AND x.quote NOT IN (SELECT mint_quote FROM fx_swaps)), 0)"
     " - coalesce((SELECT sum(((SELECT coalesce(sum(json_extract(i.value, '$.amount')), 0)"
     "   FROM json_each(x.inputs_json) i) - (SELECT coalesce(sum(p.amount), 0) FROM wallet_proofs p"
     "   WHERE p.origin_operation_id = x.id)) * " MSAT_OF("x.unit") ") FROM mint_operations x"
     "   WHERE x.kind = 'melt' AND x.state = 'done' AND x.unit IN ('sat', 'msat')), 0)"
     " + coalesce((SELECT sum(" RECEIPT_MSAT_SQL ") FROM cashu_transactions t"
-    "   WHERE t.direction = 'in' AND t.api_key_hash IS NULL AND t.unit IN ('sat', 'msat')), 0)";
+    "   WHERE t.direction = 'in' AND t.api_key_hash IS NULL AND t.unit IN ('sat', 'msat')), 0)"
+    /* A foreign swap's value handed back as a token of its mint. */
+    " - coalesce((SELECT sum(amount * " MSAT_OF("unit") ") FROM cashu_transactions"
+    "   WHERE direction = 'out' AND source = 'fx-return' AND unit IN ('sat', 'msat')), 0)";
 static const char books_pending_sql[] =
     "SELECT coalesce((SELECT sum(amount_msat) FROM withdrawals WHERE state = 'open'), 0)"
     " + coalesce((SELECT sum(" RECEIPT_MSAT_SQL ") FROM cashu_transactions t"
@@ -1404,7 +1423,12 @@ static const char books_pending_sql[] =
     " + coalesce((SELECT sum(i.amount_sats * 1000) FROM lightning_invoices i"
     "   WHERE EXISTS (SELECT 1 FROM mint_operations x WHERE x.kind = 'mint'"
     "     AND x.quote = i.quote_id AND x.state = 'done')"
-    "   AND NOT EXISTS (SELECT 1 FROM journal j WHERE j.source = 'ln-in:' || i.id)), 0)";
+    "   AND NOT EXISTS (SELECT 1 FROM journal j WHERE j.source = 'ln-in:' || i.id)), 0)"
+    /* Foreign swaps minted at the primary mint, not credited yet. */
+    " + coalesce((SELECT sum(f.net * " MSAT_OF("f.unit") ") FROM fx_swaps f"
+    "   WHERE EXISTS (SELECT 1 FROM mint_operations x WHERE x.kind = 'mint'"
+    "     AND x.quote = f.mint_quote AND x.state = 'done')"
+    "   AND NOT EXISTS (SELECT 1 FROM journal j WHERE j.source = 'fx-in:' || f.id)), 0)";
 
 enum rerr
 ledger_books(struct db *db, struct ledger_books *b)
@@ -1454,6 +1478,7 @@ ledger_audit_all(struct db *db, bool check_owners, bool with_books,
 	if (with_books) {
 		if ((e = audit_query(db, audit_receipt_sql, LEDGER_V_RECEIPT_CREDIT, &l)) != RERR_OK ||
 		    (e = audit_query(db, audit_ln_sql, LEDGER_V_RECEIPT_CREDIT, &l)) != RERR_OK ||
+		    (e = audit_query(db, audit_fx_sql, LEDGER_V_RECEIPT_CREDIT, &l)) != RERR_OK ||
 		    (e = audit_query(db, audit_credit_source_sql, LEDGER_V_CREDIT_SOURCE,
 		    &l)) != RERR_OK ||
 		    (e = audit_query(db, audit_withdrawal_sql, LEDGER_V_WITHDRAWAL, &l)) != RERR_OK ||

@@ -5,7 +5,8 @@ libroutstr_a_SOURCES += \
 	lib/pricing.c lib/pricing.h \
 	lib/ledger.c lib/ledger.h \
 	lib/funds.c lib/funds.h \
-	lib/lightning.c lib/lightning.h
+	lib/lightning.c lib/lightning.h \
+	lib/fxswap.c lib/fxswap.h
 
 check_PROGRAMS += tests/unit/test_pricing tests/unit/test_ledger
 tests_unit_test_pricing_SOURCES = tests/unit/test_pricing.c

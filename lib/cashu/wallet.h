@@ -44,6 +44,10 @@ struct wallet_ctx {
 	long backoff_ms;
 	int64_t keysets_max_age_s;	/* re-read GET /v1/keysets after this */
 	bool require_dleq;		/* refuse mint signatures without a DLEQ proof */
+	/* Receive and send at any mint, trusted or not: only for the foreign
+	 * swap (lib/fxswap.c), whose proofs at an untrusted mint are melted at
+	 * once and never credited as they are. */
+	bool allow_untrusted;
 	/* Test hook: a non-zero return stops the operation at that point
 	 * (returns MINT_E_INTERRUPTED, the row stays as it is). */
 	int (*hook)(void *ud, enum wallet_hook_point at, int64_t op_id);
@@ -135,6 +139,17 @@ struct wallet_melt_result {
 };
 enum mint_err wallet_melt(struct wallet_ctx *w, const char *mint_url, const char *unit,
     const char *bolt11, struct wallet_melt_result *res, struct mint_error *e);
+/* The same, the operation naming meta's request, key, source and fund_ref
+ * (the withdrawal, payout or swap it pays for), so recovery can tell whose
+ * it was. */
+enum mint_err wallet_melt_for(struct wallet_ctx *w, const char *mint_url, const char *unit,
+    const char *bolt11, const struct wallet_meta *meta, struct wallet_melt_result *res,
+    struct mint_error *e);
+/* The melt or mint operation of fund_ref (melt) or quote (mint), newest
+ * first: 1 with *op_id and state ("prepared", "sent", "done", "failed"), 0
+ * none, -1 error. */
+int wallet_op_find(struct wallet_ctx *w, const char *kind, const char *fund_ref,
+    const char *quote, int64_t *op_id, char state[16]);
 
 /* Unspent (and pending) totals per mint and unit, from the database. Caller
  * frees *out with free(). */
