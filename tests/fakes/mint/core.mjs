@@ -377,10 +377,15 @@ export class Mint {
 
   // ------------------------------------------------------------- invoices
 
-  /** A fake invoice for `sats` (in the mint's unit); flags: fail, pending. */
+  /** A fake invoice for `sats` (in the mint's unit); flags: fail, pending, description, descriptionHash. */
   newInvoice(amount, flags = {}) {
     const msat = this.o.unit === 'msat' ? BigInt(amount) : BigInt(amount) * 1000n;
-    const inv = makeInvoice({ amountMsat: msat, description: flags.description, expiry: this.o.quoteExpiry });
+    const inv = makeInvoice({
+      amountMsat: msat,
+      description: flags.description,
+      descriptionHash: flags.descriptionHash,
+      expiry: this.o.quoteExpiry,
+    });
     this.invoices.set(inv.request, { preimage: inv.preimage, fail: !!flags.fail, pending: !!flags.pending });
     return inv;
   }
@@ -395,7 +400,11 @@ export class Mint {
     if (body?.unit !== this.o.unit) fail(CODES.UNIT_UNSUPPORTED, 'unit in request is not supported');
     if (!isAmount(body.amount) || body.amount > this.o.maxAmount) fail(CODES.AMOUNT_LIMIT, 'amount outside of limit range');
     const desc = typeof body.description === 'string' ? body.description.slice(0, 500) : 'routstr test mint quote';
-    const inv = this.newInvoice(body.amount, { description: desc });
+    // Extension (not NUT-04): description_hash puts an `h` tag in the invoice, as LNURL-pay needs.
+    const dh = body.description_hash;
+    if (dh !== undefined && (typeof dh !== 'string' || !/^[0-9a-fA-F]{64}$/.test(dh)))
+      fail(CODES.NOT_ALLOWED, 'description_hash must be 32 bytes of hex');
+    const inv = this.newInvoice(body.amount, { description: desc, descriptionHash: dh?.toLowerCase() });
     const q = {
       quote: randomUUID(),
       request: inv.request,
