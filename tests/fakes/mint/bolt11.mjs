@@ -2,7 +2,8 @@
 //
 // The invoices are structurally real: bech32 HRP "lnbc<amount><multiplier>", a
 // timestamp, tagged fields (p = payment hash, s = payment secret, d =
-// description, x = expiry), a 65-byte "signature" and a valid bech32 checksum.
+// description or h = description hash, x = expiry), a 65-byte "signature" and
+// a valid bech32 checksum.
 // Only the signature is fake (random bytes), so a decoder that checks the
 // checksum and parses the fields accepts them, and one that recovers the payee
 // key gets a meaningless key. Amount parsing follows BOLT11 (and cashu-ts,
@@ -38,6 +39,12 @@ function checksum(hrp, words) {
   const out = [];
   for (let i = 0; i < 6; i++) out.push((mod >>> (5 * (5 - i))) & 31);
   return out;
+}
+
+/** bech32 (BIP-173 checksum, no length limit as LUD-01 allows) of bytes under a lower-case hrp. */
+export function bech32Encode(hrp, bytes) {
+  const words = toWords(bytes);
+  return hrp + '1' + [...words, ...checksum(hrp, words)].map((w) => CHARSET[w]).join('');
 }
 
 /** Checks the bech32 checksum of a lower-case bolt11 string. */
@@ -97,11 +104,12 @@ function hrpAmount(msat) {
 
 /**
  * Builds a fake invoice. amountMsat: BigInt (null for an amountless invoice).
- * Returns {request, paymentHash, preimage} (hex strings). A "fail" marker can
+ * descriptionHash (64 hex): an `h` tag instead of the `d` tag, as LNURL-pay
+ * invoices have (LUD-06). Returns {request, paymentHash, preimage} (hex strings). A "fail" marker can
  * not be put into real bech32 data ('i' and 'l' are not in the charset), so
  * failing invoices are remembered by the mint instead (see mint.mjs).
  */
-export function makeInvoice({ amountMsat, description = 'routstr test mint', expiry = 3600 }) {
+export function makeInvoice({ amountMsat, description = 'routstr test mint', descriptionHash = null, expiry = 3600 }) {
   const preimage = randomBytes(32);
   const paymentHash = createHash('sha256').update(preimage).digest();
   const hrp = 'lnbc' + (amountMsat == null ? '' : hrpAmount(BigInt(amountMsat)));
@@ -109,7 +117,9 @@ export function makeInvoice({ amountMsat, description = 'routstr test mint', exp
     ...intWords(Math.floor(Date.now() / 1000), 7),
     ...tag('p', toWords(paymentHash)),
     ...tag('s', toWords(randomBytes(32))),
-    ...tag('d', toWords(Buffer.from(description, 'utf8').subarray(0, 600))),
+    ...(descriptionHash
+      ? tag('h', toWords(Buffer.from(descriptionHash, 'hex')))
+      : tag('d', toWords(Buffer.from(description, 'utf8').subarray(0, 600)))),
     ...tag('x', intWords(expiry, Math.max(1, Math.ceil(Math.log2(expiry + 1) / 5)))),
     ...toWords(randomBytes(65)), // fake recoverable signature (64 bytes + recovery id)
   ];

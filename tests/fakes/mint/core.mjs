@@ -99,6 +99,8 @@ export class Mint {
     this.totals = { issued: 0, redeemed: 0, minted: 0, melted: 0, fees: 0 };
     this.holdMs = 0;
     this.stateVersion = 0;
+    // Set by mint.mjs when it has peers: async (request) -> null | the peer's /_test/pay-invoice answer.
+    this.payForeign = null;
 
     if (opts.stateFile && existsSync(opts.stateFile)) this.load();
     if (this.keysetSpecs.length === 0) {
@@ -377,10 +379,15 @@ export class Mint {
 
   // ------------------------------------------------------------- invoices
 
-  /** A fake invoice for `sats` (in the mint's unit); flags: fail, pending. */
+  /** A fake invoice for `sats` (in the mint's unit); flags: fail, pending, description, descriptionHash. */
   newInvoice(amount, flags = {}) {
     const msat = this.o.unit === 'msat' ? BigInt(amount) : BigInt(amount) * 1000n;
-    const inv = makeInvoice({ amountMsat: msat, description: flags.description, expiry: this.o.quoteExpiry });
+    const inv = makeInvoice({
+      amountMsat: msat,
+      description: flags.description,
+      descriptionHash: flags.descriptionHash,
+      expiry: this.o.quoteExpiry,
+    });
     this.invoices.set(inv.request, { preimage: inv.preimage, fail: !!flags.fail, pending: !!flags.pending });
     return inv;
   }
@@ -395,7 +402,11 @@ export class Mint {
     if (body?.unit !== this.o.unit) fail(CODES.UNIT_UNSUPPORTED, 'unit in request is not supported');
     if (!isAmount(body.amount) || body.amount > this.o.maxAmount) fail(CODES.AMOUNT_LIMIT, 'amount outside of limit range');
     const desc = typeof body.description === 'string' ? body.description.slice(0, 500) : 'routstr test mint quote';
-    const inv = this.newInvoice(body.amount, { description: desc });
+    // Extension (not NUT-04): description_hash puts an `h` tag in the invoice, as LNURL-pay needs.
+    const dh = body.description_hash;
+    if (dh !== undefined && (typeof dh !== 'string' || !/^[0-9a-fA-F]{64}$/.test(dh)))
+      fail(CODES.NOT_ALLOWED, 'description_hash must be 32 bytes of hex');
+    const inv = this.newInvoice(body.amount, { description: desc, descriptionHash: dh?.toLowerCase() });
     const q = {
       quote: randomUUID(),
       request: inv.request,
@@ -425,6 +436,24 @@ export class Mint {
     if (q.state === 'UNPAID') q.state = 'PAID';
     this.save();
     return this.mintQuoteJson(q);
+  }
+
+  /**
+   * Peer side of a foreign payment (POST /_test/pay-invoice): another test mint
+   * melted `request`. If one of our mint quotes has that invoice, it becomes
+   * PAID as after an internal payment. Answers {found:false}, or
+   * {found:true, quote, state, already_paid, preimage?} (preimage only when
+   * this call paid it).
+   */
+  payInvoice(request) {
+    if (typeof request !== 'string') fail(CODES.NOT_ALLOWED, 'request must be a bolt11 string');
+    const inv = this.invoices.get(request.trim().toLowerCase());
+    const mq = inv?.mintQuote ? this.mintQuotes.get(inv.mintQuote) : undefined;
+    if (!mq) return { found: false };
+    if (mq.state !== 'UNPAID') return { found: true, quote: mq.quote, state: mq.state, already_paid: true };
+    mq.state = 'PAID';
+    this.save();
+    return { found: true, quote: mq.quote, state: mq.state, already_paid: false, preimage: inv.preimage };
   }
 
   async mint(body) {
@@ -545,7 +574,18 @@ export class Mint {
         this.save();
         return this.meltQuoteJson(q);
       }
-      return this.finishMelt(q, ins, outs, fees, sumIn, !inv.fail && !q.request.slice(q.request.lastIndexOf('1')).includes('fail'));
+      if (inv.fail || q.request.slice(q.request.lastIndexOf('1')).includes('fail'))
+        return this.finishMelt(q, ins, outs, fees, sumIn, false);
+      // An invoice we did not make: a peer mint (--peer) may have made it. The
+      // peer call finishes before the melt does, so PAID here means PAID there.
+      let preimage;
+      if (!this.invoices.has(q.request) && this.payForeign) {
+        const r = await this.payForeign(q.request);
+        if (r?.already_paid)
+          return this.finishMelt(q, ins, outs, fees, sumIn, false, { code: CODES.INVOICE_PAID, detail: 'invoice already paid' });
+        preimage = r?.preimage;
+      }
+      return this.finishMelt(q, ins, outs, fees, sumIn, true, { preimage });
     };
     if (body.prefer_async === true) {
       settle().catch(() => {});
@@ -554,20 +594,24 @@ export class Mint {
     return settle();
   }
 
-  /** Completes a pending melt: success spends inputs and returns change; failure releases them. */
-  finishMelt(q, ins, outs, fees, sumIn, success) {
+  /**
+   * Completes a pending melt: success spends inputs and returns change; failure
+   * releases them and throws `code` (default 20004). preimage: the one a peer
+   * mint gave for a foreign invoice.
+   */
+  finishMelt(q, ins, outs, fees, sumIn, success, { preimage, code = CODES.LN_FAILED, detail = 'Lightning payment failed' } = {}) {
     this.unlock(ins, outs);
     q.held = undefined;
     if (!success) {
       q.state = 'UNPAID';
       this.save();
-      fail(CODES.LN_FAILED, 'Lightning payment failed');
+      fail(code, detail);
     }
     const inv = this.invoices.get(q.request);
     const lnFee = Math.min(this.o.lnFee, q.fee_reserve);
     this.markSpent(ins);
     q.state = 'PAID';
-    q.payment_preimage = inv?.preimage ?? randomBytes(32).toString('hex');
+    q.payment_preimage = inv?.preimage ?? preimage ?? randomBytes(32).toString('hex');
     // Paying one of our own mint quotes' invoices marks that quote PAID (internal payment).
     if (inv?.mintQuote) {
       const mq = this.mintQuotes.get(inv.mintQuote);

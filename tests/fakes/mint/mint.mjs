@@ -16,7 +16,7 @@ import { Mint, MintError, CODES } from './core.mjs';
 const USAGE = `usage: mint.mjs [--port N] [--seed HEX] [--unit sat|msat] [--input-fee-ppk N]
   [--max-order H] [--keyset-version 0|1] [--no-inactive-keyset] [--auto-pay|--no-auto-pay]
   [--fee-reserve N] [--ln-fee N] [--quote-expiry SECONDS] [--max-inputs N] [--max-outputs N]
-  [--max-amount N] [--state FILE] [--name NAME] [--verbose]`;
+  [--max-amount N] [--state FILE] [--name NAME] [--peer URL]... [--verbose]`;
 
 function parseArgs(argv) {
   const o = {
@@ -37,6 +37,7 @@ function parseArgs(argv) {
     maxAmount: 2 ** 31,
     stateFile: null,
     name: 'routstr test mint',
+    peers: [],
     verbose: false,
   };
   const int = (name, v, min, max) => {
@@ -72,6 +73,12 @@ function parseArgs(argv) {
       case '--max-amount': o.maxAmount = int(a, next(), 1, Number.MAX_SAFE_INTEGER); break;
       case '--state': o.stateFile = next(); if (!o.stateFile) die('--state: missing FILE'); break;
       case '--name': o.name = next() ?? o.name; break;
+      case '--peer': {
+        const u = peerUrl(next());
+        if (!u) die('--peer: expected an http(s) URL');
+        if (!o.peers.includes(u)) o.peers.push(u);
+        break;
+      }
       case '--verbose': o.verbose = true; break;
       case '-h': case '--help': process.stdout.write(USAGE + '\n'); process.exit(0); break;
       default: die(`unknown argument: ${a}\n${USAGE}`);
@@ -79,6 +86,18 @@ function parseArgs(argv) {
   }
   if (!o.seed) o.seed = randomBytes(32);
   return o;
+}
+
+/** Normalized peer base URL (no trailing slash), or null when `s` is not an http(s) URL. */
+function peerUrl(s) {
+  let u;
+  try {
+    u = new URL(s);
+  } catch {
+    return null;
+  }
+  if (u.protocol !== 'http:' && u.protocol !== 'https:') return null;
+  return u.origin + u.pathname.replace(/\/+$/, '');
 }
 
 function die(msg) {
@@ -95,7 +114,40 @@ const ctl = {
   delayMs: 0,
   failNext: [], // [{route, mode, count, code, detail, status}]
   stats: { total: 0, requests: {}, errors: {}, rejected: 0 },
+  peers: [], // base URLs of peer test mints (--peer, POST /_test/peers)
 };
+
+// ----------------------------------------------------------- peer mints
+
+const PEER_TIMEOUT_MS = 3000;
+
+/**
+ * Foreign payment: asks each peer in turn, POST <peer>/_test/pay-invoice
+ * {request}, whether it made this invoice. Returns the first answer with
+ * found:true, or null when no peer claims it (or none answers in time).
+ * Never throws: the melt's inputs are locked while this runs.
+ */
+async function payForeign(request, log) {
+  for (const peer of [...ctl.peers]) {
+    try {
+      const r = await fetch(peer + '/_test/pay-invoice', {
+        method: 'POST',
+        headers: { 'Content-Type': 'application/json' },
+        body: JSON.stringify({ request }),
+        signal: AbortSignal.timeout(PEER_TIMEOUT_MS),
+      });
+      const j = await r.json();
+      if (r.ok && j?.found === true) {
+        log('peer', peer, 'claims the invoice:', JSON.stringify(j));
+        if (typeof j.preimage !== 'string' || !/^[0-9a-f]{64}$/.test(j.preimage)) delete j.preimage;
+        return j;
+      }
+    } catch (e) {
+      log('peer', peer, 'unreachable:', e.message);
+    }
+  }
+  return null;
+}
 
 function setDown(mode, seconds) {
   ctl.down = mode;
@@ -194,6 +246,20 @@ function testRoutes(mint) {
     }],
     ['POST', /^\/_test\/up$/, () => { setUp(); return { down: false }; }],
     ['POST', /^\/_test\/pay\/([^/]+)$/, (m) => mint.payMintQuote(decodeURIComponent(m[1]))],
+    // Another test mint melted an invoice it did not make and asks whether we did.
+    ['POST', /^\/_test\/pay-invoice$/, async (m, req) => mint.payInvoice((await jsonBody(req)).request)],
+    ['GET', /^\/_test\/peers$/, () => ({ peers: ctl.peers })],
+    ['POST', /^\/_test\/peers$/, async (m, req) => {
+      const b = await jsonBody(req);
+      for (const k of ['add', 'remove']) {
+        if (b[k] === undefined) continue;
+        const u = peerUrl(b[k]);
+        if (!u) throw new MintError(CODES.NOT_ALLOWED, `${k}: expected an http(s) URL`);
+        if (k === 'add' && !ctl.peers.includes(u)) ctl.peers.push(u);
+        if (k === 'remove') ctl.peers = ctl.peers.filter((p) => p !== u);
+      }
+      return { peers: ctl.peers };
+    }],
     ['POST', /^\/_test\/invoice$/, async (m, req) => {
       const b = await jsonBody(req);
       if (!Number.isSafeInteger(b.amount) || b.amount <= 0) throw new MintError(CODES.NOT_ALLOWED, 'amount must be a positive integer');
@@ -232,7 +298,7 @@ function testRoutes(mint) {
       ctl.stats = { total: 0, requests: {}, errors: {}, rejected: 0 };
       return ctl.stats;
     }],
-    ['GET', /^\/_test\/state$/, () => ({ ...mint.snapshot(), down: ctl.down, delay_ms: ctl.delayMs })],
+    ['GET', /^\/_test\/state$/, () => ({ ...mint.snapshot(), down: ctl.down, delay_ms: ctl.delayMs, peers: ctl.peers })],
   ];
 }
 
@@ -263,6 +329,8 @@ function main() {
   const table = routes(mint, () => url);
   const tests = testRoutes(mint);
   const log = (...a) => opts.verbose && process.stderr.write(a.join(' ') + '\n');
+  ctl.peers = opts.peers;
+  mint.payForeign = (request) => payForeign(request, log);
 
   const server = http.createServer(async (req, res) => {
     const path = (req.url ?? '/').split('?')[0];
