@@ -1,6 +1,7 @@
 // The Lightning fakes for peers this machine cannot reach: two test mints that
-// pay each other's invoices (mint.mjs --peer, "foreign mint"), driven with the
-// real @cashu/cashu-ts Wallet.
+// pay each other's invoices (mint.mjs --peer, "foreign mint"), and a Lightning
+// address server (lnurl.mjs) whose invoices are mint quotes at one of them.
+// The payments are made with the real @cashu/cashu-ts Wallet.
 //
 //   cd tests && node --test e2e/fakes-lightning.test.mjs
 
@@ -9,6 +10,7 @@ import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { Wallet, isMintOperationError, MintQuoteState, MeltQuoteState } from '@cashu/cashu-ts';
 import { startMint } from '../fakes/mint/spawn.mjs';
+import { startLnurl } from '../fakes/lnurl-spawn.mjs';
 
 const num = (a) => Number(String(a));
 const sum = (ps) => ps.reduce((s, p) => s + num(p.amount), 0);
@@ -119,23 +121,28 @@ async function fundedWallet(mint, amount) {
   return { w, proofs: await w.mintProofsBolt11(amount, q.quote) };
 }
 
+// Mints A and B pay each other's invoices; the Lightning address server LN
+// receives at B. Quotes become PAID only when paid (or by /_test/pay).
+let A;
+let B;
+let LN;
+before(async () => {
+  B = await startMint(['--no-auto-pay']);
+  // A dead peer first: it is skipped, and B is asked next.
+  [A, LN] = await Promise.all([
+    startMint(['--no-auto-pay', '--peer', 'http://127.0.0.1:1', '--peer', B.url]),
+    startLnurl(['--mint', B.url]),
+  ]);
+  // B learns A's URL only now that A is up.
+  assert.deepEqual(await B.ctl('POST', '/_test/peers', { add: A.url + '/' }), { peers: [A.url] });
+});
+after(async () => {
+  await Promise.all([A?.stop(), B?.stop(), LN?.stop()]);
+});
+
 // -------------------------------------------------------------- peer mints
 
 describe('peer mints: a melt at A pays a mint quote at B', () => {
-  let A;
-  let B;
-  before(async () => {
-    B = await startMint(['--no-auto-pay']);
-    // A dead peer first: it is skipped, and B is asked next.
-    A = await startMint(['--no-auto-pay', '--peer', 'http://127.0.0.1:1', '--peer', B.url]);
-    // B learns A's URL only now that A is up.
-    assert.deepEqual(await B.ctl('POST', '/_test/peers', { add: A.url + '/' }), { peers: [A.url] });
-  });
-  after(async () => {
-    await A?.stop();
-    await B?.stop();
-  });
-
   test('peer list: --peer order, runtime add/remove, bad URLs refused', async () => {
     assert.deepEqual((await A.ctl('GET', '/_test/peers')).peers, ['http://127.0.0.1:1', B.url]);
     assert.deepEqual((await A.ctl('GET', '/_test/state')).peers, ['http://127.0.0.1:1', B.url]);
@@ -219,5 +226,162 @@ describe('peer mints: a melt at A pays a mint quote at B', () => {
     const r = await call(A.url + '/_test/pay-invoice', 'POST', { request: 42 });
     assert.equal(r.status, 400);
     assert.equal(r.body.code, 10000);
+  });
+});
+
+// -------------------------------------------------------- LNURL-pay server
+
+describe('LNURL-pay / Lightning address server receiving at mint B', () => {
+  const get = (path) => call(LN.url + path);
+  const host = () => LN.url.slice('http://'.length);
+  const metadata = (user) => JSON.stringify([['text/plain', `Pay to ${user}`], ['text/identifier', `${user}@${host()}`]]);
+
+  test('well-known: the payRequest of a user (LUD-06, LUD-16); bad names and paths', async () => {
+    const r = await get('/.well-known/lnurlp/alice');
+    assert.equal(r.status, 200);
+    assert.deepEqual(r.body, {
+      tag: 'payRequest',
+      callback: `${LN.url}/lnurlp/alice/callback`,
+      minSendable: 1000,
+      maxSendable: 100000000000,
+      metadata: metadata('alice'),
+      commentAllowed: 64,
+    });
+    assert.deepEqual(JSON.parse(r.body.metadata), [['text/plain', 'Pay to alice'], ['text/identifier', `alice@${host()}`]]);
+    assert.equal((await get('/.well-known/lnurlp/a.b_c-9')).status, 200);
+    for (const p of ['/.well-known/lnurlp/Alice', '/.well-known/lnurlp/a%20b', '/lnurlp/Alice/callback?amount=1000', '/nope']) {
+      const e = await get(p);
+      assert.equal(e.status, 404, p);
+      assert.equal(e.body.status, 'ERROR', p);
+      assert.equal(typeof e.body.reason, 'string');
+    }
+    assert.equal((await call(LN.url + '/.well-known/lnurlp/alice', 'POST', {})).status, 405);
+  });
+
+  test('callback: 21000 msat gives a 21-sat invoice for the metadata; paid at A (peer) and at B (internal)', async () => {
+    const wk = (await get('/.well-known/lnurlp/alice')).body;
+    const c1 = await call(wk.callback + '?amount=21000&comment=' + encodeURIComponent('for the tokens ✓'));
+    assert.equal(c1.status, 200);
+    assert.deepEqual(Object.keys(c1.body).sort(), ['pr', 'routes']);
+    assert.deepEqual(c1.body.routes, []);
+    const inv = decodeBolt11(c1.body.pr);
+    assert.match(c1.body.pr, /^lnbc210n1/);
+    assert.equal(inv.amountMsat, 21000);
+    assert.equal(inv.descriptionHash, sha256hex(Buffer.from(wk.metadata, 'utf8'))); // LUD-06 check
+    let rep = await LN.ctl('GET', '/_test/payments');
+    assert.equal(rep.payments.length, 1);
+    const p1 = rep.payments[0];
+    assert.equal(p1.user, 'alice');
+    assert.equal(p1.amount_msat, 21000);
+    assert.equal(p1.bolt11, c1.body.pr);
+    assert.equal(p1.comment, 'for the tokens ✓');
+    assert.equal(p1.state, 'UNPAID');
+    assert.ok(Math.abs(p1.created_at - Date.now() / 1000) < 60);
+    assert.deepEqual(rep.paid_msat, { alice: 0 });
+
+    // Pay it from mint A: B is A's peer.
+    const { w: wa, proofs } = await fundedWallet(A, 32);
+    const mq = await wa.createMeltQuoteBolt11(c1.body.pr);
+    const { send } = await wa.send(23, proofs, { includeFees: true });
+    assert.equal((await wa.meltProofsBolt11(mq, send)).quote.state, MeltQuoteState.PAID);
+    rep = await LN.ctl('GET', '/_test/payments');
+    assert.equal(rep.payments[0].state, 'PAID');
+    assert.deepEqual(rep.paid_msat, { alice: 21000 });
+
+    // A second one, paid inside mint B.
+    const c2 = await call(wk.callback + '?amount=21000');
+    const { w: wb, proofs: pb } = await fundedWallet(B, 32);
+    const mq2 = await wb.createMeltQuoteBolt11(c2.body.pr);
+    const sel = await wb.send(23, pb, { includeFees: true });
+    assert.equal((await wb.meltProofsBolt11(mq2, sel.send)).quote.state, MeltQuoteState.PAID);
+    rep = await LN.ctl('GET', '/_test/payments');
+    assert.deepEqual(rep.payments.map((p) => [p.state, p.comment]), [['PAID', 'for the tokens ✓'], ['PAID', null]]);
+    assert.deepEqual(rep.paid_msat, { alice: 42000 });
+
+    // The holder takes the ecash at B; an ISSUED quote still counts as received.
+    assert.equal(sum(await wb.mintProofsBolt11(21, p1.quote)), 21);
+    rep = await LN.ctl('GET', '/_test/payments');
+    assert.equal(rep.payments[0].state, 'ISSUED');
+    assert.deepEqual(rep.paid_msat, { alice: 42000 });
+  });
+
+  test('callback refuses bad amounts and long comments with {"status":"ERROR"} (HTTP 200)', async () => {
+    const cb = `/lnurlp/carol/callback`;
+    const long = 'x'.repeat(65);
+    for (const q of ['', '?amount=', '?amount=abc', '?amount=21000.0', '?amount=-1000', '?amount=999', '?amount=1500',
+      '?amount=100000001000', '?amount=' + '9'.repeat(30), `?amount=1000&comment=${long}`]) {
+      const r = await get(cb + q);
+      assert.equal(r.status, 200, q);
+      assert.equal(r.body.status, 'ERROR', q);
+      assert.ok(r.body.reason.length > 0);
+    }
+    const ok = await get(`${cb}?amount=100000000000&comment=${'x'.repeat(64)}`);
+    assert.equal(decodeBolt11(ok.body.pr).amountMsat, 100000000000);
+    assert.equal(decodeBolt11((await get(cb + '?amount=1000')).body.pr).amountMsat, 1000);
+  });
+
+  test('test modes: error, wrong-amount, wrong-hash, down, bad-tag', async () => {
+    const wk = '/.well-known/lnurlp/bob';
+    const cb = '/lnurlp/bob/callback?amount=21000';
+    const setMode = (mode) => LN.ctl('POST', '/_test/mode', { mode });
+    try {
+      assert.deepEqual(await setMode('error'), { mode: 'error' });
+      assert.deepEqual(await LN.ctl('GET', '/_test/mode'), { mode: 'error' });
+      assert.equal((await get(wk)).body.tag, 'payRequest');
+      assert.deepEqual(await get(cb), { status: 200, body: { status: 'ERROR', reason: 'test error' }, text: '{"status":"ERROR","reason":"test error"}' });
+
+      await setMode('wrong-amount');
+      const wa = decodeBolt11((await get(cb)).body.pr);
+      assert.equal(wa.amountMsat, 42000); // twice what was asked: the client must refuse it
+      assert.equal(wa.descriptionHash, sha256hex(metadata('bob')));
+
+      await setMode('wrong-hash');
+      const wh = decodeBolt11((await get(cb)).body.pr);
+      assert.equal(wh.amountMsat, 21000);
+      assert.notEqual(wh.descriptionHash, sha256hex(metadata('bob'))); // the client must refuse it too
+
+      await setMode('down');
+      for (const p of [wk, cb, '/nope']) {
+        const r = await get(p);
+        assert.equal(r.status, 503, p);
+        assert.equal(r.body.status, 'ERROR');
+      }
+      assert.equal((await LN.ctl('GET', '/_test/payments')).payments.filter((p) => p.user === 'bob').length, 2);
+
+      await setMode('bad-tag');
+      const bt = (await get(wk)).body;
+      assert.equal(bt.tag, 'withdrawRequest');
+      assert.equal(bt.callback, `${LN.url}/lnurlp/bob/callback`);
+
+      const bad = await call(LN.url + '/_test/mode', 'POST', { mode: 'sideways' });
+      assert.equal(bad.status, 400);
+      assert.equal(bad.body.status, 'ERROR');
+    } finally {
+      await setMode('ok');
+    }
+    assert.equal((await get(wk)).body.tag, 'payRequest');
+    assert.ok((await get(cb)).body.pr);
+  });
+
+  test('bech32 LNURL (LUD-01) of the well-known URL, longer than BIP-173 allows', async () => {
+    for (const user of ['alice', 'a-rather.long_user-name-for-a-long-lnurl']) {
+      const r = await LN.ctl('GET', '/_test/lnurl/' + user);
+      const url = `${LN.url}/.well-known/lnurlp/${user}`;
+      assert.equal(r.url, url);
+      assert.equal(r.address, `${user}@${host()}`);
+      assert.match(r.lnurl, /^LNURL1[02-9AC-HJ-NP-Z]+$/);
+      const { hrp, words } = bech32Decode(r.lnurl);
+      assert.equal(hrp, 'lnurl');
+      assert.equal(wordsToBytes(words).toString('utf8'), url);
+      assert.equal((await call(url)).body.tag, 'payRequest');
+      if (user.length > 30) assert.ok(r.lnurl.length > 90, 'no 90-character limit');
+    }
+    assert.equal((await call(LN.url + '/_test/lnurl/Bad')).status, 404);
+  });
+
+  test('/_test/reset forgets the payments and sets the mode back to ok', async () => {
+    await LN.ctl('POST', '/_test/mode', { mode: 'down' });
+    assert.deepEqual(await LN.ctl('POST', '/_test/reset'), { mode: 'ok', payments: 0 });
+    assert.deepEqual(await LN.ctl('GET', '/_test/payments'), { payments: [], paid_msat: {} });
   });
 });

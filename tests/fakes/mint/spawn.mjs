@@ -3,6 +3,7 @@
 //   const m = await startMint(['--seed', SEED, '--input-fee-ppk', '100']);
 //   ... m.url ... await m.ctl('POST', '/_test/down', {mode: 'reset'}) ...
 //   await m.stop();
+// startProcess() does the same for any fake that prints such a line (../lnurl-spawn.mjs).
 
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
@@ -12,20 +13,28 @@ const MINT = join(dirname(fileURLToPath(import.meta.url)), 'mint.mjs');
 
 /** Starts mint.mjs with extra args; resolves {url, port, pid, info, proc, ctl, stop} within timeoutMs. */
 export function startMint(args = [], { timeoutMs = 10000 } = {}) {
+  return startProcess(MINT, args, { timeoutMs, name: 'mint' });
+}
+
+/**
+ * Starts `node script --port 0 ...args` and waits for its first stdout line, a
+ * JSON object with at least `url`. Resolves {...that object, info, proc, ctl, stop, stderr}.
+ */
+export function startProcess(script, args = [], { timeoutMs = 10000, name = script } = {}) {
   return new Promise((resolve, reject) => {
-    const proc = spawn(process.execPath, [MINT, '--port', '0', ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const proc = spawn(process.execPath, [script, '--port', '0', ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
     let out = '';
     let err = '';
     const timer = setTimeout(() => {
       proc.kill('SIGTERM');
-      reject(new Error(`mint did not start in ${timeoutMs} ms: ${err}`));
+      reject(new Error(`${name} did not start in ${timeoutMs} ms: ${err}`));
     }, timeoutMs);
     proc.stderr.on('data', (d) => {
       if (err.length < 65536) err += d;
     });
     proc.on('exit', (code) => {
       clearTimeout(timer);
-      if (!out.includes('\n')) reject(new Error(`mint exited (${code}) before listening: ${err}`));
+      if (!out.includes('\n')) reject(new Error(`${name} exited (${code}) before listening: ${err}`));
     });
     proc.stdout.on('data', (d) => {
       out += d;
