@@ -533,8 +533,18 @@ step_mint(const struct funds_ctx *fc, struct fx_row *r, struct mint_error *me)
 	found = wallet_op_find(&w, "mint", NULL, r->quote, &op, state);
 	if (found < 0)
 		return STEP_ERROR;
-	if (found == 1 && strcmp(state, "done") != 0 && strcmp(state, "failed") != 0)
-		return STEP_WAIT;	/* the wallet's recovery (cron) restores it */
+	if (found == 1 && strcmp(state, "done") != 0 && strcmp(state, "failed") != 0) {
+		/* A dead runner's mint: restore its outputs (NUT-09) now; a
+		 * live runner's is left alone by the wallet's recovery. */
+		struct wallet_recover_stats st;
+		struct mint_error scratch;
+
+		memset(&scratch, 0, sizeof(scratch));
+		wallet_recover(&w, 0, &st, &scratch);
+		found = wallet_op_find(&w, "mint", NULL, r->quote, &op, state);
+		if (found != 1 || (strcmp(state, "done") != 0 && strcmp(state, "failed") != 0))
+			return STEP_WAIT;
+	}
 	if (found == 0 || strcmp(state, "failed") == 0) {
 		if (wallet_mint_proofs(&w, r->mint, r->unit, (uint64_t)r->net, r->quote, &rec,
 		    me) != MINT_OK) {
