@@ -97,6 +97,14 @@ const struct conf_def conf_defs[CONF__MAX] = {
 	    "https://api.coinbase.com/v2/prices/BTC-USD/spot,"
 	    "https://api.binance.com/api/v3/ticker/price?symbol=BTCUSDT", 0, 0, NULL,
 	    "BTC/USD ticker URLs (Kraken, Coinbase, Binance formats)" },
+	[CONF_RECEIVE_LN_ADDRESS] = { "RECEIVE_LN_ADDRESS", CONF_T_STR, "", 0, 0, NULL,
+	    "Lightning address or LNURL the operator's earnings are paid to ('': no payouts)" },
+	[CONF_MIN_PAYOUT_SAT] = { "MIN_PAYOUT_SAT", CONF_T_INT, "210", 1, 2100000000000000LL, NULL,
+	    "pay earnings out once they exceed this many sats (per mint and unit)" },
+	[CONF_PAYOUT_INTERVAL_SECONDS] = { "PAYOUT_INTERVAL_SECONDS", CONF_T_INT, "900", 60,
+	    604800, NULL, "how often routstrctl cron pays earnings out" },
+	[CONF_LNURL_ALLOW_HTTP] = { "LNURL_ALLOW_HTTP", CONF_T_BOOL, "false", 0, 0, NULL,
+	    "accept plain-http LNURL servers (tests only; .onion is always allowed)" },
 	[CONF_TEST_CRASH_FILE] = { "TEST_CRASH_FILE", CONF_T_STR, "", 0, 0, NULL,
 	    "tests only: a file naming a money-flow point where the process kills itself" },
 };

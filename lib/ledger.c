@@ -1250,6 +1250,13 @@ audit_query(struct db *db, const char *sql, enum ledger_violation_kind kind, str
 }
 
 #define MSAT_OF(t) "(CASE " t " WHEN 'msat' THEN 1 ELSE 1000 END)"
+/* What a done melt took from the wallet, in msat: its inputs less the
+ * change it gave back. x is the mint_operations alias. */
+#define MELT_SPENT_SQL(x) \
+    "(((SELECT coalesce(sum(json_extract(i.value, '$.amount')), 0)" \
+    " FROM json_each(" x ".inputs_json) i) - (SELECT coalesce(sum(p.amount), 0)" \
+    " FROM wallet_proofs p WHERE p.origin_operation_id = " x ".id)) * " MSAT_OF(x ".unit") ")"
+
 
 /* Rows: key, reservation id, expected, actual. */
 static const char audit_balance_sql[] =
@@ -1321,6 +1328,10 @@ static const char audit_credit_source_sql[] =
     "   AND NOT EXISTS (SELECT 1 FROM fx_swaps f WHERE 'fx-in:' || f.id = j.source"
     "     AND f.net * " MSAT_OF("f.unit") " = j.delta AND f.state IN ('minted', 'credited')"
     "     AND j.key_id = (SELECT id FROM api_keys WHERE hashed_key = f.api_key_hash)))"
+    " OR (j.kind = 'refund_revert' AND j.source LIKE 'wd-back:%' AND NOT EXISTS"
+    "   (SELECT 1 FROM withdrawals w WHERE 'wd-back:' || w.id = j.source"
+    "    AND w.state = 'done' AND w.method = 'lightning'"
+    "    AND w.amount_msat - w.spent_msat = j.delta))"
     " OR (j.kind = 'refund_revert' AND j.source LIKE 'wd-revert:%' AND NOT EXISTS"
     "   (SELECT 1 FROM withdrawals w WHERE 'wd-revert:' || w.id = j.source"
     "    AND w.state = 'reverted' AND w.amount_msat = j.delta))";
@@ -1329,8 +1340,20 @@ static const char audit_credit_source_sql[] =
 static const char audit_withdrawal_sql[] =
     "SELECT w.key_hash, w.id, w.amount_msat, coalesce(t.amount * CASE t.unit WHEN 'msat' THEN 1"
     "   ELSE 1000 END, 0) FROM withdrawals w LEFT JOIN cashu_transactions t ON t.id = w.tx_id"
-    " WHERE w.state = 'done' AND (t.id IS NULL OR t.direction <> 'out'"
+    " WHERE w.state = 'done' AND w.method = 'token' AND (t.id IS NULL OR t.direction <> 'out'"
     "   OR t.amount * CASE t.unit WHEN 'msat' THEN 1 ELSE 1000 END <> w.amount_msat)";
+/* A finished Lightning withdrawal took what its melt took, and gave the
+ * rest back once. Rows: key, withdrawal id, debited, melt + given back. */
+static const char audit_withdrawal_ln_sql[] =
+    "SELECT w.key_hash, w.id, w.amount_msat, coalesce((SELECT sum(" MELT_SPENT_SQL("x") ")"
+    "   FROM mint_operations x WHERE x.fund_ref = 'wd:' || w.id AND x.kind = 'melt'"
+    "   AND x.state = 'done'), 0) + coalesce((SELECT sum(j.delta) FROM journal j"
+    "   WHERE j.source = 'wd-back:' || w.id), 0)"
+    " FROM withdrawals w WHERE w.method = 'lightning' AND w.state = 'done'"
+    " AND w.amount_msat <> coalesce((SELECT sum(" MELT_SPENT_SQL("x") ")"
+    "   FROM mint_operations x WHERE x.fund_ref = 'wd:' || w.id AND x.kind = 'melt'"
+    "   AND x.state = 'done'), 0) + coalesce((SELECT sum(j.delta) FROM journal j"
+    "   WHERE j.source = 'wd-back:' || w.id), 0)";
 /* Per mint and unit, the wallet's proofs equal its history: tokens in (net
  * of fees) - tokens out - fees paid on sends + minted - melted. Rows:
  * "unit mint", 0, from history, proofs held. */
@@ -1407,14 +1430,18 @@ static const char books_wallet_ops_sql[] =
     " - coalesce((SELECT sum(((SELECT coalesce(sum(json_extract(i.value, '$.amount')), 0)"
     "   FROM json_each(x.inputs_json) i) - (SELECT coalesce(sum(p.amount), 0) FROM wallet_proofs p"
     "   WHERE p.origin_operation_id = x.id)) * " MSAT_OF("x.unit") ") FROM mint_operations x"
-    "   WHERE x.kind = 'melt' AND x.state = 'done' AND x.unit IN ('sat', 'msat')), 0)"
+    "   WHERE x.kind = 'melt' AND x.state = 'done' AND x.unit IN ('sat', 'msat')"
+    /* A key's Lightning refund is paid from its debit, not the node's. */
+    "   AND coalesce(x.fund_ref, '') NOT LIKE 'wd:%'), 0)"
     " + coalesce((SELECT sum(" RECEIPT_MSAT_SQL ") FROM cashu_transactions t"
     "   WHERE t.direction = 'in' AND t.api_key_hash IS NULL AND t.unit IN ('sat', 'msat')), 0)"
     /* A foreign swap's value handed back as a token of its mint. */
     " - coalesce((SELECT sum(amount * " MSAT_OF("unit") ") FROM cashu_transactions"
     "   WHERE direction = 'out' AND source = 'fx-return' AND unit IN ('sat', 'msat')), 0)";
 static const char books_pending_sql[] =
-    "SELECT coalesce((SELECT sum(amount_msat) FROM withdrawals WHERE state = 'open'), 0)"
+    "SELECT coalesce((SELECT sum(w.amount_msat - coalesce((SELECT sum(" MELT_SPENT_SQL("x") ")"
+    "   FROM mint_operations x WHERE x.fund_ref = 'wd:' || w.id AND x.kind = 'melt'"
+    "   AND x.state = 'done'), 0)) FROM withdrawals w WHERE w.state = 'open'), 0)"
     " + coalesce((SELECT sum(" RECEIPT_MSAT_SQL ") FROM cashu_transactions t"
     "   WHERE t.direction = 'in' AND t.api_key_hash IS NOT NULL AND t.unit IN ('sat', 'msat')"
     "   AND t.amount > t.fee"
@@ -1482,6 +1509,7 @@ ledger_audit_all(struct db *db, bool check_owners, bool with_books,
 		    (e = audit_query(db, audit_credit_source_sql, LEDGER_V_CREDIT_SOURCE,
 		    &l)) != RERR_OK ||
 		    (e = audit_query(db, audit_withdrawal_sql, LEDGER_V_WITHDRAWAL, &l)) != RERR_OK ||
+		    (e = audit_query(db, audit_withdrawal_ln_sql, LEDGER_V_WITHDRAWAL, &l)) != RERR_OK ||
 		    (e = audit_wallet(db, &l)) != RERR_OK ||
 		    (e = ledger_books(db, &books)) != RERR_OK)
 			goto out;
@@ -1522,7 +1550,7 @@ out:
 
 #define WD_COLS \
     "id, key_hash, amount_msat, mint_url, unit, source, state, coalesce(tx_id, 0)," \
-    " coalesce(owner, ''), created_at, coalesce(request_id, '')"
+    " coalesce(owner, ''), created_at, coalesce(request_id, ''), method, coalesce(bolt11, '')"
 
 static void
 wd_read(sqlite3_stmt *st, struct ledger_withdrawal *w)
@@ -1539,14 +1567,24 @@ wd_read(sqlite3_stmt *st, struct ledger_withdrawal *w)
 	col_text(st, 8, w->owner, sizeof(w->owner));
 	w->created_at = sqlite3_column_int64(st, 9);
 	col_text(st, 10, w->request_id, sizeof(w->request_id));
+	col_text(st, 11, w->method, sizeof(w->method));
+	col_text(st, 12, w->bolt11, sizeof(w->bolt11));
 }
 
 /* free_only: take what no reservation holds, even while requests are in
  * flight (their reservations stay covered); otherwise refuse while any is. */
+/* What a withdrawal pays to: a token (ln NULL), or a Lightning invoice of
+ * exactly want msat. */
+struct wd_ln {
+	int64_t want;
+	const char *destination;
+	const char *bolt11;
+};
+
 static enum rerr
 withdraw_begin(struct db *db, const char *hash, int64_t unit_msat, const char *mint,
     const char *unit, const char *source, const char *request_id, bool free_only,
-    struct ledger_withdrawal *out)
+    const struct wd_ln *ln, struct ledger_withdrawal *out)
 {
 	static const char debit_sql[] =
 	    "UPDATE api_keys SET balance = balance - ?2"
@@ -1556,7 +1594,8 @@ withdraw_begin(struct db *db, const char *hash, int64_t unit_msat, const char *m
 	    " WHERE hashed_key = ?1 AND " AVAILABLE_SQL " >= ?2";
 	static const char ins_sql[] =
 	    "INSERT INTO withdrawals (key_hash, amount_msat, mint_url, unit, source, request_id,"
-	    " owner, created_at, updated_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?8)";
+	    " owner, created_at, updated_at, method, destination, bolt11)"
+	    " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?8, ?9, ?10, ?11)";
 	struct ledger_key k;
 	struct owner me;
 	sqlite3_stmt *st;
@@ -1592,6 +1631,13 @@ withdraw_begin(struct db *db, const char *hash, int64_t unit_msat, const char *m
 	if (free_only)
 		take -= k.reserved;
 	take -= take % unit_msat;
+	if (ln) {
+		/* Exactly the invoice's worth, or nothing. */
+		e = RERR_CONFLICT;
+		if (take < ln->want)
+			goto out;
+		take = ln->want;
+	}
 	e = RERR_OK;
 	if (take <= 0)
 		goto out;
@@ -1607,6 +1653,14 @@ withdraw_begin(struct db *db, const char *hash, int64_t unit_msat, const char *m
 	sqlite3_bind_text(st, 6, request_id, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 7, out->owner, -1, SQLITE_STATIC);
 	sqlite3_bind_int64(st, 8, now);
+	sqlite3_bind_text(st, 9, ln ? "lightning" : "token", -1, SQLITE_STATIC);
+	if (ln) {
+		sqlite3_bind_text(st, 10, ln->destination, -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, 11, ln->bolt11, -1, SQLITE_STATIC);
+	} else {
+		sqlite3_bind_null(st, 10);
+		sqlite3_bind_null(st, 11);
+	}
 	if (step_done(db, st) != 1)
 		goto out;
 	out->id = sqlite3_last_insert_rowid(db_handle(db));
@@ -1624,6 +1678,9 @@ withdraw_begin(struct db *db, const char *hash, int64_t unit_msat, const char *m
 	snprintf(out->unit, sizeof(out->unit), "%s", unit);
 	snprintf(out->source, sizeof(out->source), "%s", source);
 	snprintf(out->state, sizeof(out->state), "open");
+	snprintf(out->method, sizeof(out->method), "%s", ln ? "lightning" : "token");
+	if (ln)
+		snprintf(out->bolt11, sizeof(out->bolt11), "%s", ln->bolt11);
 	snprintf(out->request_id, sizeof(out->request_id), "%s", request_id ? request_id : "");
 	out->amount_msat = take;
 	out->created_at = now;
@@ -1639,14 +1696,29 @@ enum rerr
 ledger_withdraw_begin(struct db *db, const char *hash, int64_t unit_msat, const char *mint,
     const char *unit, const char *source, const char *request_id, struct ledger_withdrawal *out)
 {
-	return withdraw_begin(db, hash, unit_msat, mint, unit, source, request_id, false, out);
+	return withdraw_begin(db, hash, unit_msat, mint, unit, source, request_id, false, NULL, out);
+}
+
+enum rerr
+ledger_withdraw_begin_ln(struct db *db, const char *hash, int64_t amount_msat, const char *mint,
+    const char *unit, const char *destination, const char *bolt11, const char *request_id,
+    struct ledger_withdrawal *out)
+{
+	struct wd_ln ln = { amount_msat, destination, bolt11 };
+
+	if (amount_msat <= 0 || destination == NULL || bolt11 == NULL || !text_ok(destination) ||
+	    strlen(bolt11) >= sizeof(out->bolt11)) {
+		memset(out, 0, sizeof(*out));
+		return RERR_INVALID;
+	}
+	return withdraw_begin(db, hash, 1, mint, unit, "ln-refund", request_id, false, &ln, out);
 }
 
 enum rerr
 ledger_withdraw_begin_free(struct db *db, const char *hash, int64_t unit_msat, const char *mint,
     const char *unit, const char *source, const char *request_id, struct ledger_withdrawal *out)
 {
-	return withdraw_begin(db, hash, unit_msat, mint, unit, source, request_id, true, out);
+	return withdraw_begin(db, hash, unit_msat, mint, unit, source, request_id, true, NULL, out);
 }
 
 enum rerr
@@ -1665,6 +1737,78 @@ ledger_withdraw_done(struct db *db, int64_t id, int64_t tx_id)
 	sqlite3_bind_int64(st, 3, wall_sec());
 	n = step_done(db, st);
 	return n < 0 ? RERR_DB : n == 0 ? RERR_CONFLICT : RERR_OK;
+}
+
+enum rerr
+ledger_withdraw_done_ln(struct db *db, int64_t id, int64_t *spent, int64_t *back)
+{
+	static const char get_sql[] =
+	    "SELECT w.key_hash, w.amount_msat, " MELT_SPENT_SQL("x") " FROM withdrawals w"
+	    " JOIN mint_operations x ON x.fund_ref = 'wd:' || w.id AND x.kind = 'melt'"
+	    "   AND x.state = 'done'"
+	    " WHERE w.id = ?1 AND w.state = 'open' AND w.method = 'lightning'"
+	    " ORDER BY x.id DESC LIMIT 1";
+	static const char upd_sql[] =
+	    "UPDATE withdrawals SET state = 'done', spent_msat = ?2, owner = NULL, updated_at = ?3"
+	    " WHERE id = ?1 AND state = 'open'";
+	static const char credit_sql[] =
+	    "UPDATE api_keys SET balance = balance + ?2 WHERE hashed_key = ?1";
+	char key[LEDGER_KEY_MAX + 1], ref[48], src[48];
+	sqlite3_stmt *st;
+	int64_t amount, took, now = wall_sec();
+	enum rerr e = RERR_DB;
+	int rc;
+
+	if (db_begin(db) != RERR_OK)
+		return RERR_DB;
+	if ((st = db_stmt(db, get_sql)) == NULL)
+		goto out;
+	sqlite3_bind_int64(st, 1, id);
+	rc = sqlite3_step(st);
+	if (rc != SQLITE_ROW) {
+		sqlite3_reset(st);
+		e = rc == SQLITE_DONE ? RERR_CONFLICT : RERR_DB;
+		goto out;
+	}
+	col_text(st, 0, key, sizeof(key));
+	amount = sqlite3_column_int64(st, 1);
+	took = sqlite3_column_int64(st, 2);
+	sqlite3_reset(st);
+	/* The melt was sized to the debit; more would be the node's money
+	 * paying a user's refund, and is refused loudly. */
+	e = RERR_INTERNAL;
+	if (took < 0 || took > amount) {
+		log_error("ledger: withdrawal %lld: its melt took %lld msat of %lld debited",
+		    (long long)id, (long long)took, (long long)amount);
+		goto out;
+	}
+	e = RERR_DB;
+	if ((st = db_stmt(db, upd_sql)) == NULL)
+		goto out;
+	sqlite3_bind_int64(st, 1, id);
+	sqlite3_bind_int64(st, 2, took);
+	sqlite3_bind_int64(st, 3, now);
+	if (step_done(db, st) != 1)
+		goto out;
+	if (amount > took) {
+		if ((st = db_stmt(db, credit_sql)) == NULL)
+			goto out;
+		sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
+		sqlite3_bind_int64(st, 2, amount - took);
+		if (step_done(db, st) != 1)
+			goto out;
+		snprintf(ref, sizeof(ref), "wd:%lld", (long long)id);
+		snprintf(src, sizeof(src), "wd-back:%lld", (long long)id);
+		if (journal_add_src(db, key, amount - took, LEDGER_REFUND_REVERT, ref, src, now) < 0)
+			goto out;
+	}
+	if (spent)
+		*spent = took;
+	if (back)
+		*back = amount - took;
+	e = RERR_OK;
+out:
+	return finish(db, e);
 }
 
 enum rerr

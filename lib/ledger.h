@@ -355,6 +355,8 @@ struct ledger_withdrawal {
 	char source[32];
 	char state[12];			/* open, done, reverted */
 	int64_t tx_id;			/* the token made (done), else 0 */
+	char method[12];		/* token, lightning */
+	char bolt11[1024];		/* lightning: the invoice it pays */
 	char owner[160];		/* lib/owner.h tag; "" once given up to recovery */
 	char request_id[LEDGER_TEXT_MAX + 1];
 	int64_t created_at;
@@ -374,6 +376,21 @@ enum rerr ledger_withdraw_begin(struct db *db, const char *hash, int64_t unit_ms
 enum rerr ledger_withdraw_begin_free(struct db *db, const char *hash, int64_t unit_msat,
     const char *mint, const char *unit, const char *source, const char *request_id,
     struct ledger_withdrawal *out);
+/* A refund over Lightning: debit exactly amount_msat (reserved must be 0,
+ * available at least that) and record the withdrawal with the recipient's
+ * invoice, fetched before, in one transaction, as ledger_withdraw_begin
+ * (method 'lightning'). RERR_CONFLICT while requests run or when the
+ * balance no longer covers it; RERR_INVALID for a child key. */
+enum rerr ledger_withdraw_begin_ln(struct db *db, const char *hash, int64_t amount_msat,
+    const char *mint, const char *unit, const char *destination, const char *bolt11,
+    const char *request_id, struct ledger_withdrawal *out);
+/* The melt that pays a Lightning withdrawal (fund_ref "wd:<id>") is done:
+ * open -> done with what it took (inputs less change, read from the
+ * wallet's operation in the same transaction) and the rest of the debit
+ * credited back (journal 'refund_revert', source "wd-back:<id>"). *spent and
+ * *back (may be NULL) say how it split. RERR_CONFLICT when the row is not
+ * open or no done melt is found. */
+enum rerr ledger_withdraw_done_ln(struct db *db, int64_t id, int64_t *spent, int64_t *back);
 /* The token (cashu_transactions id) was made: open -> done. RERR_CONFLICT
  * when the row is not open. */
 enum rerr ledger_withdraw_done(struct db *db, int64_t id, int64_t tx_id);
