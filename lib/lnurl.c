@@ -2,19 +2,81 @@
 #include "config.h"
 
 #include <arpa/inet.h>
+#include <inttypes.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <json-c/json.h>
 
+#include "json.h"
 #include "lnurl.h"
+#include "upstream.h"
 #include "util.h"
 
+#define LNURL_RESPONSE_MAX (64u << 10)	/* largest LNURL answer we buffer */
+#define LNURL_CONNECT_TIMEOUT_S 5
+#define LNURL_TIMEOUT_S 10
 #define LNURL_USER_MAX 64		/* Lightning address user part */
 #define BECH32_CHECKSUM_LEN 6
 /* A BOLT11 data part holds at least a timestamp (7 words) and a signature
  * (104 words) before its checksum. */
 #define BOLT11_DATA_MIN (7 + 104 + BECH32_CHECKSUM_LEN)
 #define MSAT_PER_BTC INT64_C(100000000000)
+
+/* ================================================================ errors */
+
+static const struct {
+	const char *name;
+	const char *message;
+	enum rerr rerr;
+} err_tab[LNURL_E__MAX] = {
+	[LNURL_OK] = { "ok", "OK", RERR_OK },
+	[LNURL_E_INVALID] = { "invalid", "Invalid LNURL payment request", RERR_INVALID },
+	[LNURL_E_URL] = { "url", "The Lightning address or LNURL is not acceptable", RERR_INVALID },
+	[LNURL_E_UNREACHABLE] = { "unreachable", "The LNURL server is unreachable", RERR_UPSTREAM },
+	[LNURL_E_HTTP] = { "http", "The LNURL server answered with an HTTP error", RERR_UPSTREAM },
+	[LNURL_E_BAD_ANSWER] = { "bad_answer", "The LNURL server sent an invalid answer", RERR_UPSTREAM },
+	[LNURL_E_REFUSED] = { "refused", "The LNURL server refused the payment", RERR_UPSTREAM },
+	[LNURL_E_AMOUNT_RANGE] = { "amount_range", "The amount is outside the LNURL server's limits",
+	    RERR_INVALID },
+	[LNURL_E_INVOICE_AMOUNT] = { "invoice_amount",
+	    "The LNURL server's invoice is not for the amount asked", RERR_UPSTREAM },
+};
+
+const char *
+lnurl_err_name(enum lnurl_err e)
+{
+	return (unsigned)e < LNURL_E__MAX ? err_tab[e].name : "unknown";
+}
+
+const char *
+lnurl_err_message(enum lnurl_err e)
+{
+	return (unsigned)e < LNURL_E__MAX ? err_tab[e].message : "unknown error";
+}
+
+enum rerr
+lnurl_err_rerr(enum lnurl_err e)
+{
+	return (unsigned)e < LNURL_E__MAX ? err_tab[e].rerr : RERR_INTERNAL;
+}
+
+/* Fill e (not NULL) with kind and a printf-style message; returns kind. */
+static enum lnurl_err fail(struct lnurl_error *e, enum lnurl_err kind, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static enum lnurl_err
+fail(struct lnurl_error *e, enum lnurl_err kind, const char *fmt, ...)
+{
+	va_list ap;
+
+	e->kind = kind;
+	va_start(ap, fmt);
+	vsnprintf(e->message, sizeof(e->message), fmt, ap);
+	va_end(ap);
+	return kind;
+}
 
 /* ================================================================ characters */
 
@@ -41,6 +103,87 @@ static bool
 is_hexdig(int c)
 {
 	return is_digit(c) || (lc(c) >= 'a' && lc(c) <= 'f');
+}
+
+/* One UTF-8 sequence at p (n bytes left): its length and code point, or 0
+ * when it is not well formed. */
+static size_t
+utf8_seq(const unsigned char *p, size_t n, uint32_t *cp)
+{
+	size_t len, i;
+	uint32_t c;
+
+	if (p[0] < 0x80) {
+		*cp = p[0];
+		return 1;
+	}
+	if (p[0] >= 0xc2 && p[0] <= 0xdf) {
+		len = 2;
+		c = p[0] & 0x1f;
+	} else if (p[0] >= 0xe0 && p[0] <= 0xef) {
+		len = 3;
+		c = p[0] & 0x0f;
+	} else if (p[0] >= 0xf0 && p[0] <= 0xf4) {
+		len = 4;
+		c = p[0] & 0x07;
+	} else {
+		return 0;
+	}
+	if (len > n)
+		return 0;
+	for (i = 1; i < len; i++) {
+		if ((p[i] & 0xc0) != 0x80)
+			return 0;
+		c = c << 6 | (p[i] & 0x3f);
+	}
+	if ((len == 3 && (c < 0x800 || (c >= 0xd800 && c <= 0xdfff))) ||
+	    (len == 4 && (c < 0x10000 || c > 0x10ffff)))
+		return 0;
+	*cp = c;
+	return len;
+}
+
+/* Characters that must not reach a user's screen or a log line from a
+ * server: C0, DEL, C1, line and paragraph separators, bidi controls. */
+static bool
+is_unsafe(uint32_t c)
+{
+	return c < 0x20 || (c >= 0x7f && c <= 0x9f) || c == 0x200e || c == 0x200f ||
+	    c == 0x2028 || c == 0x2029 || (c >= 0x202a && c <= 0x202e) ||
+	    (c >= 0x2066 && c <= 0x2069);
+}
+
+/* Copy server text in into out (size bytes): at most LNURL_SERVER_TEXT_MAX
+ * bytes of it, whole UTF-8 characters only, unsafe ones and malformed bytes
+ * dropped, "..." when cut. Borrows in. */
+static void
+server_text(const char *in, char *out, size_t size)
+{
+	const unsigned char *p = (const unsigned char *)in;
+	size_t n = strlen(in), i = 0, o = 0, max = LNURL_SERVER_TEXT_MAX;
+
+	if (max > size - 4)
+		max = size - 4;
+	while (i < n) {
+		uint32_t c;
+		size_t len = utf8_seq(p + i, n - i, &c);
+
+		if (len == 0) {
+			i++;
+			continue;
+		}
+		if (!is_unsafe(c)) {
+			if (o + len > max) {
+				memcpy(out + o, "...", 3);
+				o += 3;
+				break;
+			}
+			memcpy(out + o, p + i, len);
+			o += len;
+		}
+		i += len;
+	}
+	out[o] = '\0';
 }
 
 /* ================================================================ URLs */
@@ -425,4 +568,225 @@ lnurl_bolt11_amount(const char *bolt11, int64_t *msat)
 		return -1;
 	*msat = (int64_t)a * per;
 	return 1;
+}
+
+/* ================================================================ LNURL-pay */
+
+/* s percent-encoded but for RFC 3986 unreserved bytes; caller frees. */
+static char *
+url_encode(const char *s)
+{
+	static const char hex[] = "0123456789ABCDEF";
+	size_t n = strlen(s), i, o = 0;
+	char *out = xmalloc(3 * n + 1);
+
+	for (i = 0; i < n; i++) {
+		unsigned char c = (unsigned char)s[i];
+
+		if (is_alnum(c) || c == '-' || c == '.' || c == '_' || c == '~') {
+			out[o++] = (char)c;
+		} else {
+			out[o++] = '%';
+			out[o++] = hex[c >> 4];
+			out[o++] = hex[c & 15];
+		}
+	}
+	out[o] = '\0';
+	return out;
+}
+
+/* A string member of obj as C sees it, or NULL when absent, not a string,
+ * or holding a NUL (which would cut it short). Borrowed from obj. */
+static const char *
+whole_str(struct json_object *obj, const char *key)
+{
+	struct json_object *v = json_get(obj, key);
+	const char *s;
+
+	if (v == NULL || !json_object_is_type(v, json_type_string))
+		return NULL;
+	s = json_object_get_string(v);
+	if (strlen(s) != (size_t)json_object_get_string_len(v))
+		return NULL;
+	return s;
+}
+
+/* GET url (what names it in messages) and parse its answer. LNURL_OK with
+ * *out a new reference to the JSON object of a 200 that is no LNURL error;
+ * otherwise *out is NULL and e says why. Borrows url. */
+static enum lnurl_err
+get_json(struct upstream *up, const char *url, const char *what, struct json_object **out,
+    struct lnurl_error *e)
+{
+	static const char *const headers[] = { "Accept: application/json", NULL };
+	struct upstream_request rq;
+	struct upstream_result res;
+	struct json_object *j = NULL;
+	const char *status, *reason, *why = "invalid JSON";
+	char text[LNURL_SERVER_TEXT_MAX + 4];
+	enum lnurl_err kind = LNURL_OK;
+	enum rerr rc;
+
+	*out = NULL;
+	memset(&rq, 0, sizeof(rq));
+	rq.method = "GET";
+	rq.url = url;
+	rq.headers = headers;
+	rq.connect_timeout_s = LNURL_CONNECT_TIMEOUT_S;
+	rq.total_timeout_s = LNURL_TIMEOUT_S;
+	rq.max_response = LNURL_RESPONSE_MAX;
+	/* upstream sets no CURLOPT_FOLLOWLOCATION: a redirect comes back as
+	 * its 3xx, which is refused below like any status but 200. */
+	rc = upstream_perform(up, &rq, NULL, NULL, &res);
+	e->http_status = res.status;
+	if (rc == RERR_TOO_LARGE) {
+		kind = fail(e, LNURL_E_BAD_ANSWER, "The LNURL server's %s answer is larger than %u KiB",
+		    what, LNURL_RESPONSE_MAX >> 10);
+		goto out;
+	}
+	if (rc == RERR_TIMEOUT) {
+		kind = fail(e, LNURL_E_UNREACHABLE, "The LNURL server did not answer in time (%s)",
+		    what);
+		goto out;
+	}
+	if (rc != RERR_OK) {
+		server_text(res.error, text, sizeof(text));
+		kind = fail(e, LNURL_E_UNREACHABLE, "The LNURL server is unreachable (%s): %s", what,
+		    text);
+		goto out;
+	}
+	if (res.body.len > 0)
+		j = json_parse_strict(res.body.data, res.body.len, &why);
+	if (j != NULL && !json_object_is_type(j, json_type_object)) {
+		why = "not a JSON object";
+		json_object_put(j);
+		j = NULL;
+	}
+	status = j ? whole_str(j, "status") : NULL;
+	if (status && str_ieq(status, "ERROR")) {
+		reason = json_get_str(j, "reason");
+		server_text(reason ? reason : "", text, sizeof(text));
+		kind = fail(e, LNURL_E_REFUSED, "The LNURL server refused: %s",
+		    text[0] ? text : "no reason given");
+		goto out;
+	}
+	if (res.status != 200) {
+		kind = fail(e, LNURL_E_HTTP, "The LNURL server answered HTTP %d (%s)", res.status,
+		    what);
+		goto out;
+	}
+	if (j == NULL) {
+		kind = fail(e, LNURL_E_BAD_ANSWER, "The LNURL server's %s answer is not JSON: %s",
+		    what, res.body.len ? why : "empty body");
+		goto out;
+	}
+	*out = j;
+	j = NULL;
+out:
+	json_object_put(j);
+	upstream_result_free(&res);
+	return kind;
+}
+
+enum lnurl_err
+lnurl_invoice(struct upstream *up, const char *url, bool allow_http, int64_t amount_msat,
+    const char *comment, char **bolt11, struct lnurl_error *e)
+{
+	struct lnurl_error scratch;
+	struct json_object *pay = NULL, *inv = NULL;
+	const char *tag, *callback, *pr, *sep;
+	char *cburl = NULL, *enc = NULL;
+	int64_t min, max, allowed = 0, got = 0;
+	enum lnurl_err kind;
+	size_t cl;
+	int rc;
+
+	if (e == NULL)
+		e = &scratch;
+	memset(e, 0, sizeof(*e));
+	if (bolt11 == NULL)
+		return fail(e, LNURL_E_INVALID, "Invalid LNURL payment request");
+	*bolt11 = NULL;
+	if (up == NULL || url == NULL || amount_msat <= 0)
+		return fail(e, LNURL_E_INVALID, "Invalid LNURL payment request");
+	if (url_check(url, strnlen(url, LNURL_URL_MAX + 1), allow_http, NULL, 0) < 0)
+		return fail(e, LNURL_E_URL, "The LNURL URL is not acceptable");
+
+	if ((kind = get_json(up, url, "payRequest", &pay, e)) != LNURL_OK)
+		goto out;
+	tag = whole_str(pay, "tag");
+	if (tag == NULL || strcmp(tag, "payRequest") != 0) {
+		kind = fail(e, LNURL_E_BAD_ANSWER, "The LNURL server's answer is not a payRequest");
+		goto out;
+	}
+	callback = whole_str(pay, "callback");
+	if (callback == NULL) {
+		kind = fail(e, LNURL_E_BAD_ANSWER, "The LNURL server's payRequest has no callback");
+		goto out;
+	}
+	cl = strlen(callback);
+	if (url_check(callback, cl, allow_http, NULL, 0) < 0) {
+		kind = fail(e, LNURL_E_URL, "The LNURL server's callback URL is not acceptable");
+		goto out;
+	}
+	/* LUD-06 makes both required; numbers only, no strings or floats. */
+	if (json_get_i64(pay, "minSendable", &min) < 0 ||
+	    json_get_i64(pay, "maxSendable", &max) < 0 || min < 1 || max < min) {
+		kind = fail(e, LNURL_E_BAD_ANSWER,
+		    "The LNURL server's payRequest has no valid minSendable and maxSendable");
+		goto out;
+	}
+	e->min_sendable = min;
+	e->max_sendable = max;
+	if (amount_msat < min || amount_msat > max) {
+		kind = fail(e, LNURL_E_AMOUNT_RANGE, "%" PRId64 " msat is outside what the LNURL "
+		    "server accepts (%" PRId64 " to %" PRId64 " msat)", amount_msat, min, max);
+		goto out;
+	}
+	/* LUD-12: a comment the server did not ask for, or a longer one, is
+	 * left out rather than failing the payment. */
+	if (json_get_i64(pay, "commentAllowed", &allowed) < 0)
+		allowed = 0;
+	if (comment && comment[0] && allowed > 0 && (uint64_t)allowed >= strlen(comment))
+		enc = url_encode(comment);
+
+	if (strchr(callback, '?') == NULL)
+		sep = "?";
+	else if (callback[cl - 1] == '?' || callback[cl - 1] == '&')
+		sep = "";
+	else
+		sep = "&";
+	cburl = xasprintf("%s%samount=%" PRId64 "%s%s", callback, sep, amount_msat,
+	    enc ? "&comment=" : "", enc ? enc : "");
+	if ((kind = get_json(up, cburl, "invoice", &inv, e)) != LNURL_OK)
+		goto out;
+	pr = whole_str(inv, "pr");
+	if (pr == NULL) {
+		kind = fail(e, LNURL_E_BAD_ANSWER, "The LNURL server's answer has no invoice (pr)");
+		goto out;
+	}
+	rc = lnurl_bolt11_amount(pr, &got);
+	if (rc < 0) {
+		kind = fail(e, LNURL_E_BAD_ANSWER, "The LNURL server's invoice is malformed");
+		goto out;
+	}
+	/* The check that matters: we pay what the invoice says, so it must
+	 * say exactly what we asked for. */
+	if (rc == 0) {
+		kind = fail(e, LNURL_E_INVOICE_AMOUNT, "The LNURL server's invoice names no amount");
+		goto out;
+	}
+	if (got != amount_msat) {
+		kind = fail(e, LNURL_E_INVOICE_AMOUNT, "The LNURL server's invoice is for %" PRId64
+		    " msat, not the %" PRId64 " msat asked", got, amount_msat);
+		goto out;
+	}
+	*bolt11 = xstrdup(pr);
+	e->kind = LNURL_OK;
+out:
+	json_object_put(pay);
+	json_object_put(inv);
+	free(cburl);
+	free(enc);
+	return kind;
 }

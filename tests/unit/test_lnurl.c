@@ -1,16 +1,28 @@
 /* Check suite for lib/lnurl: every form lnurl_resolve accepts and many
  * hostile ones, the LUD-01 vector; BOLT11 amounts from the BOLT 11 examples
  * and from invoices built here with a right checksum (overflow, p amounts,
- * bad checksums, bech32m). */
+ * bad checksums, bech32m); and lnurl_invoice against a tiny HTTP/1.1 server
+ * on 127.0.0.1 in a thread of the test, which serves canned answers per
+ * path: the happy path, LNURL errors, wrong tags and amounts, forbidden
+ * callbacks, an invoice for another amount, non-JSON, 500, a redirect, an
+ * oversized body and a closed connection. */
 #include "config.h"
 
 #include <check.h>
+#include <errno.h>
 #include <inttypes.h>
+#include <netinet/in.h>
+#include <pthread.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+#include <arpa/inet.h>
 
 #include "lnurl.h"
+#include "upstream.h"
 #include "testlib.h"
 
 /* ================================================================ bech32 */
@@ -466,18 +478,653 @@ START_TEST(bolt11_encoding)
 }
 END_TEST
 
+/* ================================================================ the server */
+
+enum mode { M_BODY, M_CLOSE, M_BIG };
+
+/* One canned answer: GET path (query ignored) -> status and body. seen is
+ * the request target of the last hit. */
+struct route {
+	char path[64];
+	int status;
+	char body[2048];
+	enum mode mode;
+	char extra[256];		/* more header lines */
+	char seen[4096];
+	int hits;
+};
+
+static struct route routes[8];
+static size_t nroutes;
+static int srv_fd = -1, srv_port;
+static pthread_mutex_t srv_mu = PTHREAD_MUTEX_INITIALIZER;
+
+static void
+send_all(int fd, const char *p, size_t n)
+{
+	while (n > 0) {
+		ssize_t w = send(fd, p, n, MSG_NOSIGNAL);
+
+		if (w <= 0)
+			return;
+		p += w;
+		n -= (size_t)w;
+	}
+}
+
+static void
+serve_one(int c)
+{
+	char req[8192], target[4096], head[512];
+	size_t n = 0, i;
+	struct route *r = NULL;
+	const char *sp, *body;
+	int status;
+
+	while (n < sizeof(req) - 1) {
+		ssize_t got = recv(c, req + n, sizeof(req) - 1 - n, 0);
+
+		if (got <= 0)
+			return;
+		n += (size_t)got;
+		req[n] = '\0';
+		if (strstr(req, "\r\n\r\n"))
+			break;
+	}
+	if (strncmp(req, "GET ", 4) != 0 || (sp = strchr(req + 4, ' ')) == NULL ||
+	    (size_t)(sp - req - 4) >= sizeof(target))
+		return;
+	memcpy(target, req + 4, (size_t)(sp - req - 4));
+	target[sp - req - 4] = '\0';
+	pthread_mutex_lock(&srv_mu);
+	for (i = 0; i < nroutes; i++) {
+		size_t pl = strlen(routes[i].path);
+
+		if (strncmp(target, routes[i].path, pl) == 0 &&
+		    (target[pl] == '\0' || target[pl] == '?')) {
+			r = &routes[i];
+			snprintf(r->seen, sizeof(r->seen), "%s", target);
+			r->hits++;
+		}
+	}
+	pthread_mutex_unlock(&srv_mu);
+	status = r ? r->status : 404;
+	body = r ? r->body : "not found";
+	if (r && r->mode == M_CLOSE)
+		return;
+	if (r && r->mode == M_BIG) {
+		static char big[100 << 10];
+
+		memset(big, ' ', sizeof(big));
+		big[0] = '{';
+		big[sizeof(big) - 1] = '}';
+		snprintf(head, sizeof(head), "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
+		    "Content-Length: %zu\r\nConnection: close\r\n\r\n", sizeof(big));
+		send_all(c, head, strlen(head));
+		send_all(c, big, sizeof(big));
+		return;
+	}
+	snprintf(head, sizeof(head), "HTTP/1.1 %d X\r\nContent-Type: application/json\r\n"
+	    "Content-Length: %zu\r\n%sConnection: close\r\n\r\n", status, strlen(body),
+	    r ? r->extra : "");
+	send_all(c, head, strlen(head));
+	send_all(c, body, strlen(body));
+}
+
+/* Serve the listening socket arg until it is closed. */
+static void *
+srv_main(void *arg)
+{
+	int fd = (int)(intptr_t)arg;
+
+	for (;;) {
+		int c = accept(fd, NULL, NULL);
+
+		if (c < 0) {
+			if (errno == EINTR || errno == ECONNABORTED)
+				continue;
+			return NULL;
+		}
+		serve_one(c);
+		close(c);
+	}
+}
+
+/* Listen on 127.0.0.1, port 0; srv_port is the port. */
+static void
+srv_listen(void)
+{
+	struct sockaddr_in a;
+	socklen_t al = sizeof(a);
+
+	srv_fd = socket(AF_INET, SOCK_STREAM, 0);
+	ck_assert_int_ge(srv_fd, 0);
+	memset(&a, 0, sizeof(a));
+	a.sin_family = AF_INET;
+	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	ck_assert_int_eq(bind(srv_fd, (struct sockaddr *)&a, sizeof(a)), 0);
+	ck_assert_int_eq(listen(srv_fd, 16), 0);
+	ck_assert_int_eq(getsockname(srv_fd, (struct sockaddr *)&a, &al), 0);
+	srv_port = ntohs(a.sin_port);
+}
+
+static void
+srv_start(void)
+{
+	pthread_t t;
+
+	ck_assert_int_eq(pthread_create(&t, NULL, srv_main, (void *)(intptr_t)srv_fd), 0);
+	pthread_detach(t);
+}
+
+/* Add a route; body is a printf format where "%d" may stand for the port.
+ * Call before srv_start (the server thread reads the table). */
+static struct route *route(const char *path, int status, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static struct route *
+route(const char *path, int status, const char *fmt, ...)
+{
+	struct route *r;
+	va_list ap;
+
+	ck_assert_uint_lt(nroutes, sizeof(routes) / sizeof(routes[0]));
+	r = &routes[nroutes++];
+	memset(r, 0, sizeof(*r));
+	snprintf(r->path, sizeof(r->path), "%s", path);
+	r->status = status;
+	va_start(ap, fmt);
+	vsnprintf(r->body, sizeof(r->body), fmt, ap);
+	va_end(ap);
+	return r;
+}
+
+/* A payRequest answer with callback cb (a format with the port). */
+#define PAYREQ(cb, min, max, extra) \
+	"{\"tag\":\"payRequest\",\"callback\":\"" cb "\",\"minSendable\":" min \
+	",\"maxSendable\":" max ",\"metadata\":\"[[\\\"text/plain\\\",\\\"hi\\\"]]\"" extra "}"
+
+static struct upstream *up;
+static char lnaddr_url[LNURL_URL_MAX + 1];
+
+/* Per test (Check forks per case): a fresh handle, server and table. */
+static void
+setup(void)
+{
+	char addr[64];
+
+	nroutes = 0;
+	srv_listen();
+	up = upstream_new();
+	ck_assert_ptr_nonnull(up);
+	snprintf(addr, sizeof(addr), "alice@127.0.0.1:%d", srv_port);
+	ck_assert_int_eq(lnurl_resolve(addr, true, lnaddr_url, sizeof(lnaddr_url)), 0);
+}
+
+static void
+teardown(void)
+{
+	upstream_free(up);
+	close(srv_fd);
+}
+
+/* lnurl_invoice on the address's URL for msat; checks the result's shape. */
+static enum lnurl_err
+pay(int64_t msat, const char *comment, char **bolt11, struct lnurl_error *e)
+{
+	enum lnurl_err k = lnurl_invoice(up, lnaddr_url, true, msat, comment, bolt11, e);
+
+	ck_assert_int_eq(e->kind, k);
+	ck_assert_msg(k == LNURL_OK ? *bolt11 != NULL : *bolt11 == NULL, "bolt11 and result disagree");
+	ck_assert_msg(k == LNURL_OK || e->message[0] != '\0', "no message");
+	return k;
+}
+
+#define WELL_KNOWN "/.well-known/lnurlp/alice"
+
+/* ================================================================ lnurl_invoice */
+
+START_TEST(invoice_happy_path)
+{
+	struct lnurl_error e;
+	struct route *cb;
+	char inv[400], *b = NULL;
+
+	invoice("lnbc210n", inv, sizeof(inv));
+	route(WELL_KNOWN, 200, PAYREQ("http://127.0.0.1:%d/cb?id=7", "1000", "100000000",
+	    ",\"commentAllowed\":20"), srv_port);
+	cb = route("/cb", 200, "{\"pr\":\"%s\",\"routes\":[]}", inv);
+	srv_start();
+
+	ck_assert_int_eq(pay(21000, "thanks & bye", &b, &e), LNURL_OK);
+	ck_assert_str_eq(b, inv);
+	ck_assert_str_eq(cb->seen, "/cb?id=7&amount=21000&comment=thanks%20%26%20bye");
+	ck_assert_int_eq(e.min_sendable, 1000);
+	ck_assert_int_eq(e.max_sendable, 100000000);
+	ck_assert_int_eq(e.http_status, 200);
+	free(b);
+
+	/* A comment longer than commentAllowed is left out, as is an empty one. */
+	ck_assert_int_eq(pay(21000, "123456789012345678901", &b, &e), LNURL_OK);
+	ck_assert_str_eq(cb->seen, "/cb?id=7&amount=21000");
+	free(b);
+	ck_assert_int_eq(pay(21000, "", &b, &e), LNURL_OK);
+	ck_assert_str_eq(cb->seen, "/cb?id=7&amount=21000");
+	free(b);
+	ck_assert_int_eq(pay(21000, "12345678901234567890", &b, &e), LNURL_OK);
+	ck_assert_str_eq(cb->seen, "/cb?id=7&amount=21000&comment=12345678901234567890");
+	free(b);
+	ck_assert_int_eq(cb->hits, 4);
+	/* e may be NULL. */
+	ck_assert_int_eq(lnurl_invoice(up, lnaddr_url, true, 21000, NULL, &b, NULL), LNURL_OK);
+	free(b);
+}
+END_TEST
+
+START_TEST(invoice_callback_query)
+{
+	struct lnurl_error e;
+	struct route *cb;
+	char inv[400], *b = NULL;
+
+	/* No query, and no commentAllowed: comment omitted. */
+	invoice("lnbc1u", inv, sizeof(inv));
+	route(WELL_KNOWN, 200, PAYREQ("http://127.0.0.1:%d/cb", "1000", "1000000", ""),
+	    srv_port);
+	cb = route("/cb", 200, "{\"pr\":\"%s\"}", inv);
+	srv_start();
+	ck_assert_int_eq(pay(100000, "hi", &b, &e), LNURL_OK);
+	ck_assert_str_eq(cb->seen, "/cb?amount=100000");
+	free(b);
+}
+END_TEST
+
+START_TEST(invoice_callback_query_trailing)
+{
+	struct lnurl_error e;
+	struct route *cb;
+	char inv[400], *b = NULL;
+
+	invoice("lnbc1u", inv, sizeof(inv));
+	route(WELL_KNOWN, 200, PAYREQ("http://127.0.0.1:%d/cb?a=1&", "1000", "1000000",
+	    ",\"commentAllowed\":\"20\""), srv_port);
+	cb = route("/cb", 200, "{\"pr\":\"%s\"}", inv);
+	srv_start();
+	ck_assert_int_eq(pay(100000, "hi", &b, &e), LNURL_OK);
+	ck_assert_str_eq(cb->seen, "/cb?a=1&amount=100000");
+	free(b);
+}
+END_TEST
+
+START_TEST(invoice_refused)
+{
+	struct lnurl_error e;
+	char *b = (char *)1;
+	char reason[1024];
+	size_t i;
+
+	/* A long reason with controls, an escape sequence and bidi override. */
+	snprintf(reason, sizeof(reason), "no\\nsuch\\u001b[31m user\\u202e\\u0085x");
+	for (i = strlen(reason); i < 600; i++)
+		reason[i] = 'z';
+	reason[i] = '\0';
+	route(WELL_KNOWN, 200, "{\"status\":\"ERROR\",\"reason\":\"%s\"}", reason);
+	srv_start();
+	ck_assert_int_eq(pay(21000, NULL, &b, &e), LNURL_E_REFUSED);
+	ck_assert_ptr_null(b);
+	ck_assert_msg(strstr(e.message, "nosuch[31m userx") != NULL, "message: %s", e.message);
+	ck_assert_uint_le(strlen(e.message), strlen("The LNURL server refused: ") + 203);
+	for (i = 0; e.message[i]; i++)
+		ck_assert_msg((unsigned char)e.message[i] >= 0x20 && e.message[i] != 0x7f,
+		    "control character in %s", e.message);
+	ck_assert_ptr_null(strstr(e.message, "\xe2\x80\xae"));
+	ck_assert_int_eq(e.http_status, 200);
+}
+END_TEST
+
+START_TEST(invoice_refused_on_404)
+{
+	struct lnurl_error e;
+	char *b = NULL;
+
+	route(WELL_KNOWN, 404, "{\"status\":\"ERROR\",\"reason\":\"unknown user\"}");
+	srv_start();
+	ck_assert_int_eq(pay(21000, NULL, &b, &e), LNURL_E_REFUSED);
+	ck_assert_str_eq(e.message, "The LNURL server refused: unknown user");
+	ck_assert_int_eq(e.http_status, 404);
+}
+END_TEST
+
+START_TEST(invoice_refused_by_callback)
+{
+	struct lnurl_error e;
+	char *b = NULL;
+
+	route(WELL_KNOWN, 200, PAYREQ("http://127.0.0.1:%d/cb", "1000", "1000000", ""), srv_port);
+	route("/cb", 200, "{\"status\":\"ERROR\"}");
+	srv_start();
+	ck_assert_int_eq(pay(21000, NULL, &b, &e), LNURL_E_REFUSED);
+	ck_assert_str_eq(e.message, "The LNURL server refused: no reason given");
+}
+END_TEST
+
+START_TEST(invoice_bad_payrequests)
+{
+	static const char *const bodies[] = {
+		"{\"tag\":\"withdrawRequest\",\"callback\":\"http://127.0.0.1:1/cb\","
+		    "\"minSendable\":1000,\"maxSendable\":1000000}",
+		"{\"callback\":\"http://127.0.0.1:1/cb\",\"minSendable\":1000,\"maxSendable\":1000000}",
+		"{\"tag\":\"payRequest\",\"minSendable\":1000,\"maxSendable\":1000000}",
+		"{\"tag\":\"payRequest\",\"callback\":7,\"minSendable\":1000,\"maxSendable\":1000000}",
+		"{\"tag\":\"payRequest\",\"callback\":\"http://127.0.0.1:1/cb\",\"maxSendable\":1000000}",
+		"{\"tag\":\"payRequest\",\"callback\":\"http://127.0.0.1:1/cb\",\"minSendable\":1000}",
+		"{\"tag\":\"payRequest\",\"callback\":\"http://127.0.0.1:1/cb\","
+		    "\"minSendable\":\"1000\",\"maxSendable\":1000000}",
+		"{\"tag\":\"payRequest\",\"callback\":\"http://127.0.0.1:1/cb\","
+		    "\"minSendable\":1000,\"maxSendable\":1e6}",
+		"{\"tag\":\"payRequest\",\"callback\":\"http://127.0.0.1:1/cb\","
+		    "\"minSendable\":1000.0,\"maxSendable\":1000000}",
+		"{\"tag\":\"payRequest\",\"callback\":\"http://127.0.0.1:1/cb\","
+		    "\"minSendable\":0,\"maxSendable\":1000000}",
+		"{\"tag\":\"payRequest\",\"callback\":\"http://127.0.0.1:1/cb\","
+		    "\"minSendable\":-5,\"maxSendable\":1000000}",
+		"{\"tag\":\"payRequest\",\"callback\":\"http://127.0.0.1:1/cb\","
+		    "\"minSendable\":5000,\"maxSendable\":4000}",
+		"{\"tag\":\"payRequest\",\"tag\":\"x\"}",
+		"{\"tag\":\"payRequest\",\"callback\":\"http://127.0.0.1:1/cb\\u0000x\","
+		    "\"minSendable\":1000,\"maxSendable\":1000000}",
+		"{\"tag\":\"payRequest\\u0000\",\"callback\":\"http://127.0.0.1:1/cb\","
+		    "\"minSendable\":1000,\"maxSendable\":1000000}",
+		"[\"payRequest\"]",
+		"\"payRequest\"",
+		"{\"tag\":\"payRequest\"",
+		"not json at all",
+		"{\"tag\":\"payRequest\"} trailing",
+		"",
+	};
+	struct lnurl_error e;
+	char *b = NULL;
+	size_t i;
+
+	route(WELL_KNOWN, 200, "-");
+	srv_start();
+	for (i = 0; i < sizeof(bodies) / sizeof(bodies[0]); i++) {
+		pthread_mutex_lock(&srv_mu);
+		snprintf(routes[0].body, sizeof(routes[0].body), "%s", bodies[i]);
+		pthread_mutex_unlock(&srv_mu);
+		ck_assert_msg(pay(21000, NULL, &b, &e) == LNURL_E_BAD_ANSWER, "body %zu: %s (%s)",
+		    i, lnurl_err_name(e.kind), e.message);
+	}
+}
+END_TEST
+
+START_TEST(invoice_amount_range)
+{
+	struct lnurl_error e;
+	char *b = NULL;
+	struct route *cb;
+
+	route(WELL_KNOWN, 200, PAYREQ("http://127.0.0.1:%d/cb", "1000", "1000000", ""), srv_port);
+	cb = route("/cb", 200, "{\"pr\":\"x\"}");
+	srv_start();
+	ck_assert_int_eq(pay(999, NULL, &b, &e), LNURL_E_AMOUNT_RANGE);
+	ck_assert_int_eq(e.min_sendable, 1000);
+	ck_assert_int_eq(e.max_sendable, 1000000);
+	ck_assert_str_eq(e.message,
+	    "999 msat is outside what the LNURL server accepts (1000 to 1000000 msat)");
+	ck_assert_int_eq(pay(1000001, NULL, &b, &e), LNURL_E_AMOUNT_RANGE);
+	ck_assert_int_eq(cb->hits, 0);
+	/* Our own bad arguments. */
+	ck_assert_int_eq(pay(0, NULL, &b, &e), LNURL_E_INVALID);
+	ck_assert_int_eq(pay(-1000, NULL, &b, &e), LNURL_E_INVALID);
+	ck_assert_int_eq(lnurl_invoice(up, NULL, true, 1000, NULL, &b, &e), LNURL_E_INVALID);
+	ck_assert_int_eq(lnurl_invoice(up, lnaddr_url, true, 1000, NULL, NULL, &e),
+	    LNURL_E_INVALID);
+}
+END_TEST
+
+START_TEST(invoice_forbidden_urls)
+{
+	static const char *const callbacks[] = {
+		"javascript:alert(1)", "ftp://127.0.0.1/cb", "https://user:pw@127.0.0.1/cb",
+		"https://127.0.0.1/cb#x", "https://127.0.0.1/c b", "/cb", "https://evil.com\\\\@a.b/",
+		"https://127.0.0.1/\\u0001x", "lnurl1dp68gurn8ghj7", "",
+	};
+	struct lnurl_error e;
+	char url[256], *b = NULL;
+	size_t i;
+
+	route(WELL_KNOWN, 200, "-");
+	srv_start();
+	for (i = 0; i < sizeof(callbacks) / sizeof(callbacks[0]); i++) {
+		pthread_mutex_lock(&srv_mu);
+		snprintf(routes[0].body, sizeof(routes[0].body), PAYREQ("%s", "1000", "1000000", ""),
+		    callbacks[i]);
+		pthread_mutex_unlock(&srv_mu);
+		ck_assert_msg(pay(21000, NULL, &b, &e) == LNURL_E_URL, "callback %s: %s", callbacks[i],
+		    lnurl_err_name(e.kind));
+	}
+	ck_assert_int_eq(routes[0].hits, (int)i);
+
+	/* Without allow_http, the http URL itself is refused before any I/O,
+	 * and so would be an http callback. */
+	ck_assert_int_eq(lnurl_invoice(up, lnaddr_url, false, 21000, NULL, &b, &e), LNURL_E_URL);
+	ck_assert_int_eq(routes[0].hits, (int)i);
+	snprintf(url, sizeof(url), "http://u:p@127.0.0.1:%d" WELL_KNOWN, srv_port);
+	ck_assert_int_eq(lnurl_invoice(up, url, true, 21000, NULL, &b, &e), LNURL_E_URL);
+	ck_assert_int_eq(routes[0].hits, (int)i);
+}
+END_TEST
+
+START_TEST(invoice_wrong_amount)
+{
+	static const char *const hrps[] = {
+		"lnbc2100n",	/* ten times more: the attack */
+		"lnbc210010p",	/* 21001 msat */
+		"lnbc209n",	/* less */
+		"lnbc",		/* any amount */
+	};
+	struct lnurl_error e;
+	char inv[400], *b = NULL;
+	size_t i;
+
+	route(WELL_KNOWN, 200, PAYREQ("http://127.0.0.1:%d/cb", "1000", "100000000", ""),
+	    srv_port);
+	route("/cb", 200, "-");
+	srv_start();
+	for (i = 0; i < sizeof(hrps) / sizeof(hrps[0]); i++) {
+		invoice(hrps[i], inv, sizeof(inv));
+		pthread_mutex_lock(&srv_mu);
+		snprintf(routes[1].body, sizeof(routes[1].body), "{\"pr\":\"%s\"}", inv);
+		pthread_mutex_unlock(&srv_mu);
+		ck_assert_msg(pay(21000, NULL, &b, &e) == LNURL_E_INVOICE_AMOUNT, "%s: %s", hrps[i],
+		    lnurl_err_name(e.kind));
+	}
+	invoice("lnbc2100n", inv, sizeof(inv));
+	pthread_mutex_lock(&srv_mu);
+	snprintf(routes[1].body, sizeof(routes[1].body), "{\"pr\":\"%s\"}", inv);
+	pthread_mutex_unlock(&srv_mu);
+	ck_assert_int_eq(pay(21000, NULL, &b, &e), LNURL_E_INVOICE_AMOUNT);
+	ck_assert_str_eq(e.message,
+	    "The LNURL server's invoice is for 210000 msat, not the 21000 msat asked");
+}
+END_TEST
+
+START_TEST(invoice_bad_invoices)
+{
+	struct lnurl_error e;
+	char inv[400], body[1024], *b = NULL;
+	size_t i;
+	/* Each body is pre, the invoice (its checksum broken in the first), post. */
+	static const struct {
+		const char *pre, *post;
+	} t[] = {
+		{ "{\"pr\":\"", "\"}" },
+		{ "{\"routes\":[]}", NULL },
+		{ "{\"pr\":7}", NULL },
+		{ "{\"pr\":null}", NULL },
+		{ "{\"pr\":\"", "\\u0000lnbc2100n\"}" },	/* NUL: C would see a prefix */
+		{ "{\"pr\":\"lightning:", "\"}" },
+		{ "{\"pr\":[\"", "\"]}" },
+		{ "[]", NULL },
+	};
+	invoice("lnbc210n", inv, sizeof(inv));
+	route(WELL_KNOWN, 200, PAYREQ("http://127.0.0.1:%d/cb", "1000", "100000000", ""),
+	    srv_port);
+	route("/cb", 200, "-");
+	srv_start();
+	for (i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
+		char bad[400];
+
+		snprintf(bad, sizeof(bad), "%s", inv);
+		if (i == 0)
+			bad[30] = bad[30] == 'q' ? 'p' : 'q';
+		snprintf(body, sizeof(body), "%s%s%s", t[i].pre, t[i].post ? bad : "",
+		    t[i].post ? t[i].post : "");
+		pthread_mutex_lock(&srv_mu);
+		snprintf(routes[1].body, sizeof(routes[1].body), "%s", body);
+		pthread_mutex_unlock(&srv_mu);
+		ck_assert_msg(pay(21000, NULL, &b, &e) == LNURL_E_BAD_ANSWER, "%s: %s", body,
+		    lnurl_err_name(e.kind));
+	}
+}
+END_TEST
+
+START_TEST(invoice_http_failures)
+{
+	struct lnurl_error e;
+	struct route *r, *target;
+	char *b = NULL;
+
+	r = route(WELL_KNOWN, 500, "Internal Server Error");
+	target = route("/elsewhere", 200, PAYREQ("http://127.0.0.1:%d/cb", "1", "100000000", ""),
+	    srv_port);
+	srv_start();
+	ck_assert_int_eq(pay(21000, NULL, &b, &e), LNURL_E_HTTP);
+	ck_assert_int_eq(e.http_status, 500);
+	ck_assert_str_eq(e.message, "The LNURL server answered HTTP 500 (payRequest)");
+
+	/* A 200 that is not JSON, then an empty one. */
+	pthread_mutex_lock(&srv_mu);
+	r->status = 200;
+	snprintf(r->body, sizeof(r->body), "<html>hello</html>");
+	pthread_mutex_unlock(&srv_mu);
+	ck_assert_int_eq(pay(21000, NULL, &b, &e), LNURL_E_BAD_ANSWER);
+	pthread_mutex_lock(&srv_mu);
+	r->body[0] = '\0';
+	pthread_mutex_unlock(&srv_mu);
+	ck_assert_int_eq(pay(21000, NULL, &b, &e), LNURL_E_BAD_ANSWER);
+
+	/* A redirect is not followed. */
+	pthread_mutex_lock(&srv_mu);
+	r->status = 302;
+	snprintf(r->body, sizeof(r->body), "{}");
+	snprintf(r->extra, sizeof(r->extra), "Location: http://127.0.0.1:%d/elsewhere\r\n",
+	    srv_port);
+	pthread_mutex_unlock(&srv_mu);
+	ck_assert_int_eq(pay(21000, NULL, &b, &e), LNURL_E_HTTP);
+	ck_assert_int_eq(e.http_status, 302);
+	ck_assert_int_eq(target->hits, 0);
+
+	/* Larger than 64 KiB. */
+	pthread_mutex_lock(&srv_mu);
+	r->mode = M_BIG;
+	pthread_mutex_unlock(&srv_mu);
+	ck_assert_int_eq(pay(21000, NULL, &b, &e), LNURL_E_BAD_ANSWER);
+	ck_assert_str_eq(e.message, "The LNURL server's payRequest answer is larger than 64 KiB");
+
+	/* The server closes the connection without answering. */
+	pthread_mutex_lock(&srv_mu);
+	r->mode = M_CLOSE;
+	pthread_mutex_unlock(&srv_mu);
+	ck_assert_int_eq(pay(21000, NULL, &b, &e), LNURL_E_UNREACHABLE);
+	ck_assert_int_eq(e.http_status, 0);
+}
+END_TEST
+
+START_TEST(invoice_callback_failures)
+{
+	struct lnurl_error e;
+	struct route *cb;
+	char *b = NULL;
+
+	route(WELL_KNOWN, 200, PAYREQ("http://127.0.0.1:%d/cb", "1000", "100000000", ""),
+	    srv_port);
+	cb = route("/cb", 500, "oops");
+	srv_start();
+	ck_assert_int_eq(pay(21000, NULL, &b, &e), LNURL_E_HTTP);
+	ck_assert_str_eq(e.message, "The LNURL server answered HTTP 500 (invoice)");
+	pthread_mutex_lock(&srv_mu);
+	cb->mode = M_BIG;
+	pthread_mutex_unlock(&srv_mu);
+	ck_assert_int_eq(pay(21000, NULL, &b, &e), LNURL_E_BAD_ANSWER);
+	pthread_mutex_lock(&srv_mu);
+	cb->mode = M_CLOSE;
+	pthread_mutex_unlock(&srv_mu);
+	ck_assert_int_eq(pay(21000, NULL, &b, &e), LNURL_E_UNREACHABLE);
+}
+END_TEST
+
+START_TEST(invoice_unreachable)
+{
+	struct lnurl_error e;
+	char url[128], *b = NULL;
+
+	/* The listening socket is closed: nothing answers on the port. */
+	close(srv_fd);
+	srv_fd = -1;
+	snprintf(url, sizeof(url), "http://127.0.0.1:%d/x", srv_port);
+	ck_assert_int_eq(lnurl_invoice(up, url, true, 1000, NULL, &b, &e), LNURL_E_UNREACHABLE);
+	ck_assert_int_eq(e.http_status, 0);
+	ck_assert_ptr_null(b);
+}
+END_TEST
+
+START_TEST(err_tables)
+{
+	int k;
+
+	for (k = 0; k < LNURL_E__MAX; k++) {
+		ck_assert_ptr_nonnull(lnurl_err_name(k));
+		ck_assert_ptr_nonnull(lnurl_err_message(k));
+	}
+	ck_assert_str_eq(lnurl_err_name(LNURL_E__MAX), "unknown");
+	ck_assert_int_eq(lnurl_err_rerr(LNURL_E_URL), RERR_INVALID);
+	ck_assert_int_eq(lnurl_err_rerr(LNURL_E_INVOICE_AMOUNT), RERR_UPSTREAM);
+}
+END_TEST
+
 Suite *
 suite(void)
 {
 	Suite *s = suite_create("lnurl");
-	TCase *codec = tcase_create("codec");
+	TCase *codec = tcase_create("codec"), *http = tcase_create("http");
 
+	upstream_global_init();
 	tcase_add_test(codec, resolve_accepts);
 	tcase_add_test(codec, resolve_refuses);
 	tcase_add_test(codec, bolt11_spec_examples);
 	tcase_add_test(codec, bolt11_amounts);
 	tcase_add_test(codec, bolt11_encoding);
+	tcase_add_test(codec, err_tables);
 	suite_add_tcase(s, codec);
 
+	tcase_set_timeout(http, 60);
+	tcase_add_checked_fixture(http, setup, teardown);
+	tcase_add_test(http, invoice_happy_path);
+	tcase_add_test(http, invoice_callback_query);
+	tcase_add_test(http, invoice_callback_query_trailing);
+	tcase_add_test(http, invoice_refused);
+	tcase_add_test(http, invoice_refused_on_404);
+	tcase_add_test(http, invoice_refused_by_callback);
+	tcase_add_test(http, invoice_bad_payrequests);
+	tcase_add_test(http, invoice_amount_range);
+	tcase_add_test(http, invoice_forbidden_urls);
+	tcase_add_test(http, invoice_wrong_amount);
+	tcase_add_test(http, invoice_bad_invoices);
+	tcase_add_test(http, invoice_http_failures);
+	tcase_add_test(http, invoice_callback_failures);
+	tcase_add_test(http, invoice_unreachable);
+	suite_add_tcase(s, http);
 	return s;
 }
