@@ -15,6 +15,7 @@
 #include "funds.h"
 #include "ledger.h"
 #include "lightning.h"
+#include "lnout.h"
 #include "owner.h"
 #include "price.h"
 #include "upstream.h"
@@ -112,6 +113,54 @@ cli_earnings(int argc, char **argv)
 	return rc;
 }
 
+/* withdraw: pay the operator's earnings over Lightning, to a bolt11 invoice
+ * (its amount) or an address / LNURL (--sats N, else all that is payable),
+ * from the primary mint or --mint URL. Never more than the earnings. */
+int
+cli_withdraw(int argc, char **argv)
+{
+	struct funds_ctx fc;
+	struct lnout_result r;
+	enum funds_status fs;
+	const char *dest = NULL, *mint = NULL;
+	int64_t sats = 0;
+	int a;
+
+	for (a = 1; a < argc; a++) {
+		if (strcmp(argv[a], "--sats") == 0 && a + 1 < argc) {
+			if (parse_i64(argv[++a], 1, INT64_MAX / 1000, &sats) < 0)
+				goto usage;
+		} else if (strcmp(argv[a], "--mint") == 0 && a + 1 < argc) {
+			mint = argv[++a];
+		} else if (argv[a][0] != '-' && dest == NULL) {
+			dest = argv[a];
+		} else {
+			goto usage;
+		}
+	}
+	if (dest == NULL)
+		goto usage;
+	if ((fc.db = cli_open_db()) == NULL)
+		return 1;
+	upstream_global_init();
+	fc.up = upstream_new();
+	fc.request_id = "routstrctl-withdraw";
+	fs = lnout_payout(&fc, dest, mint, NULL, sats * 1000, "operator", &r);
+	if (fs == FUNDS_OK)
+		printf("paid %lld msat to %s (payout %lld; %lld msat left the wallet with fees)\n",
+		    (long long)r.invoice_msat, dest, (long long)r.id, (long long)r.spent_msat);
+	else
+		fprintf(stderr, "routstrctl: withdraw: %s%s%s\n", funds_status_name(fs),
+		    r.why[0] || r.me.detail[0] ? ": " : "", r.why[0] ? r.why : r.me.detail);
+	upstream_free(fc.up);
+	upstream_global_cleanup();
+	db_close(fc.db);
+	return fs == FUNDS_OK ? 0 : 1;
+usage:
+	fprintf(stderr, "usage: routstrctl withdraw BOLT11|ADDRESS|LNURL [--sats N] [--mint URL]\n");
+	return 2;
+}
+
 /* ---- cron: the periodic jobs, each under its lease (lib/cron.c) ---- */
 
 struct cron_ctx {
@@ -181,6 +230,32 @@ job_invoices(struct cron_ctx *cx, char *status, size_t n)
 	return rc;
 }
 
+static int
+job_expiry(struct cron_ctx *cx, char *status, size_t n)
+{
+	struct funds_ctx fc;
+	int paid, failed, rc;
+
+	fc.db = cx->db;
+	fc.up = cx->up;
+	fc.request_id = "cron";
+	rc = lnout_expired_refunds(&fc, &paid, &failed) != 0;
+	snprintf(status, n, "expiry: %d expired key(s) refunded over Lightning, %d failed", paid,
+	    failed);
+	return rc;
+}
+
+static int
+job_payouts(struct cron_ctx *cx, char *status, size_t n)
+{
+	struct funds_ctx fc;
+
+	fc.db = cx->db;
+	fc.up = cx->up;
+	fc.request_id = "cron";
+	return lnout_auto_payouts(&fc, status, n) != 0;
+}
+
 /* The jobs, in the order they run. every_s 0: at every cron run. lease_s
  * bounds how long a runner that died blocks the job. */
 static const struct cron_job {
@@ -189,11 +264,16 @@ static const struct cron_job {
 	int64_t every_s;
 	int64_t lease_s;
 	const char *what;
+	int every_conf;			/* a setting that overrides every_s, or -1 */
 } cron_jobs[] = {
-	{ "sweep", job_sweep, 0, 300, "settle reservations of dead processes" },
-	{ "price", job_price, 0, 120, "refresh the BTC price (its own max age applies)" },
-	{ "funds", job_funds, 0, 900, "finish mint operations, credits and withdrawals left by dead processes" },
-	{ "invoices", job_invoices, 0, 600, "credit paid Lightning invoices nobody polled; expire unpaid ones" },
+	{ "sweep", job_sweep, 0, 300, "settle reservations of dead processes", -1 },
+	{ "price", job_price, 0, 120, "refresh the BTC price (its own max age applies)", -1 },
+	{ "funds", job_funds, 0, 900,
+	    "finish mint operations, credits, withdrawals and foreign swaps left by dead processes", -1 },
+	{ "invoices", job_invoices, 0, 600, "credit paid Lightning invoices nobody polled; expire unpaid ones", -1 },
+	{ "expiry", job_expiry, 60, 900, "refund keys past their Key-Expiry-Time to their Refund-LNURL", -1 },
+	{ "payouts", job_payouts, 900, 900, "pay earnings above MIN_PAYOUT_SAT to RECEIVE_LN_ADDRESS",
+	    CONF_PAYOUT_INTERVAL_SECONDS },
 };
 
 static int
@@ -281,7 +361,8 @@ cli_cron(int argc, char **argv)
 		if (j->run(&cx, status, sizeof(status)) != 0)
 			rc = 1;
 		printf("%s\n", status);
-		if (cron_done(cx.db, j->name, holder, wall_sec(), j->every_s, status) != RERR_OK)
+		if (cron_done(cx.db, j->name, holder, wall_sec(), j->every_conf >= 0 ?
+		    conf_int(conf_get(), (enum conf_key)j->every_conf) : j->every_s, status) != RERR_OK)
 			fprintf(stderr, "routstrctl: cron: the lease of %s was lost while it ran\n",
 			    j->name);
 	}

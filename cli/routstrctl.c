@@ -98,10 +98,11 @@ static const struct cli_command commands[] = {
 	{ "migrate", cmd_migrate, "apply database migrations" },
 	{ "config", cmd_config, "print the effective settings and their sources" },
 	{ "audit", cli_audit, "check balances against the journal and the wallet (exit 1 if off)" },
-	{ "cron", cli_cron, "periodic jobs under leases: sweep, price, funds ([--force] [--list] [JOB...])" },
+	{ "cron", cli_cron, "periodic jobs under leases ([--force] [--list] [JOB...]; --list names them)" },
 	{ "decode-token", cli_decode_token, "print a Cashu token as JSON (no network)" },
 	{ "wallet", cli_wallet, "wallet totals per mint and unit; 'wallet recover'" },
 	{ "earnings", cli_earnings, "the operator's earnings per mint and unit (wallet less what users are owed)" },
+	{ "withdraw", cli_withdraw, "pay earnings over Lightning: BOLT11|ADDRESS|LNURL [--sats N] [--mint URL]" },
 	{ "provider", cli_provider, "upstream providers: list, add, map, enable, disable, remove" },
 	{ "help", cmd_help, "list the commands" },
 };

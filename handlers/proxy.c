@@ -17,6 +17,7 @@
 
 #include "auth.h"
 #include "errors.h"
+#include "lnurl.h"
 #include "buf.h"
 #include "catalog.h"
 #include "conf.h"
@@ -670,9 +671,16 @@ key_headers(struct req *r, const struct auth *a)
 			return -1;
 		}
 	}
-	if (lnurl && strlen(lnurl) > LEDGER_TEXT_MAX) {
-		api_error(r, E_INVALID_REFUND_LNURL);
-		return -1;
+	if (lnurl && *lnurl) {
+		char url[LNURL_URL_MAX + 1];
+
+		/* Checked at the door: a refund paid there later must have
+		 * somewhere to go. */
+		if (strlen(lnurl) > LEDGER_TEXT_MAX || lnurl_resolve(lnurl,
+		    conf_bool(conf_get(), CONF_LNURL_ALLOW_HTTP), url, sizeof(url)) != 0) {
+			api_error(r, E_INVALID_REFUND_LNURL);
+			return -1;
+		}
 	}
 	if ((lnurl && *lnurl) || t >= 0)
 		ledger_key_set_refund(r->worker->db, a->hash, lnurl && *lnurl ? lnurl : NULL, t);

@@ -11,6 +11,7 @@
 #include "errors.h"
 #include "cashu/wallet.h"
 #include "funds.h"
+#include "lnout.h"
 #include "conf.h"
 #include "json.h"
 #include "log.h"
@@ -263,6 +264,48 @@ withdraw_and_answer(struct req *r, const struct ledger_key *key, const char *sou
 	free(w.token);
 }
 
+/* A refund to the key's Refund-LNURL: {"recipient", "sats"} as Routstr
+ * means it, with what the invoice asked, what Lightning and the mint took,
+ * and what went back to the key (it stays usable). */
+static void
+refund_lightning(struct req *r, const struct ledger_key *key)
+{
+	struct funds_ctx fc;
+	struct lnout_result res;
+	struct json_object *o;
+	enum funds_status fs;
+	char amt[32];
+
+	wallet_glue_ctx(r, &fc);
+	fs = lnout_refund(&fc, key, key->refund_address, &res);
+	switch (fs) {
+	case FUNDS_OK:
+		o = json_object_new_object();
+		json_object_object_add(o, "recipient", json_object_new_string(key->refund_address));
+		snprintf(amt, sizeof(amt), "%lld", (long long)(res.debited_msat / 1000));
+		json_object_object_add(o, "sats", json_object_new_string(amt));
+		json_object_object_add(o, "paid_msats", json_object_new_int64(res.invoice_msat));
+		json_object_object_add(o, "fee_msats",
+		    json_object_new_int64(res.spent_msat - res.invoice_msat));
+		json_object_object_add(o, "returned_msats", json_object_new_int64(res.back_msat));
+		json_object_object_add(o, "preimage", res.preimage[0] ?
+		    json_object_new_string(res.preimage) : NULL);
+		req_log_extra(r, "refund_ln_msat=%lld", (long long)res.invoice_msat);
+		resp_json(r, 200, o);
+		return;
+	case FUNDS_RECIPIENT:
+		api_error(r, E_REFUND_RECIPIENT, key->refund_address, res.why);
+		return;
+	case FUNDS_UNCONFIRMED:
+		api_error(r, E_REFUND_UNCONFIRMED);
+		return;
+	default:
+		answer_withdraw_error(r, fs, &(struct funds_withdrawal){ .mint = res.mint,
+		    .me = res.me });
+		return;
+	}
+}
+
 void
 wallet_glue_refund(struct req *r)
 {
@@ -270,6 +313,10 @@ wallet_glue_refund(struct req *r)
 
 	if (auth_key(r, false, &a) < 0)
 		return;
+	if (a.key.refund_address[0] && a.key.parent[0] == '\0' && ledger_available(&a.key) > 0) {
+		refund_lightning(r, &a.key);
+		return;
+	}
 	withdraw_and_answer(r, &a.key, "apikey", false);
 }
 

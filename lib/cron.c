@@ -8,16 +8,22 @@
 
 #include "cron.h"
 #include "log.h"
+#include "owner.h"
 
 int
 cron_take(struct db *db, const char *name, int64_t now, int64_t lease_s, bool force,
     const char *holder)
 {
 	static const char ins_sql[] = "INSERT OR IGNORE INTO cron_jobs (name) VALUES (?1)";
+	static const char get_sql[] =
+	    "SELECT lease_until, coalesce(holder, '') FROM cron_jobs WHERE name = ?1";
 	static const char take_sql[] =
 	    "UPDATE cron_jobs SET lease_until = ?2 + ?3, holder = ?4, last_started = ?2"
-	    " WHERE name = ?1 AND lease_until <= ?2 AND (?5 OR next_due <= ?2)";
+	    " WHERE name = ?1 AND (lease_until <= ?2 OR ?6) AND (?5 OR next_due <= ?2)";
 	sqlite3_stmt *st;
+	char held[OWNER_TAG_MAX] = "";
+	int64_t until = 0;
+	bool dead = false;
 	int rc, n;
 
 	if (db_begin(db) != RERR_OK)
@@ -27,13 +33,27 @@ cron_take(struct db *db, const char *name, int64_t now, int64_t lease_s, bool fo
 	sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
 	rc = sqlite3_step(st);
 	sqlite3_reset(st);
-	if (rc != SQLITE_DONE || (st = db_stmt(db, take_sql)) == NULL)
+	if (rc != SQLITE_DONE || (st = db_stmt(db, get_sql)) == NULL)
+		goto fail;
+	sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
+	if (sqlite3_step(st) == SQLITE_ROW) {
+		until = sqlite3_column_int64(st, 0);
+		snprintf(held, sizeof(held), "%s", (const char *)sqlite3_column_text(st, 1));
+	}
+	sqlite3_reset(st);
+	/* A holder on this host whose process is gone (kill -9, a crash)
+	 * frees the lease at once; one whose liveness cannot be judged
+	 * here (another host, another pid namespace) keeps it until
+	 * lease_until. */
+	dead = until > now && *held && owner_tag_alive(held) == 0;
+	if ((st = db_stmt(db, take_sql)) == NULL)
 		goto fail;
 	sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
 	sqlite3_bind_int64(st, 2, now);
 	sqlite3_bind_int64(st, 3, lease_s);
 	sqlite3_bind_text(st, 4, holder, -1, SQLITE_STATIC);
 	sqlite3_bind_int(st, 5, force);
+	sqlite3_bind_int(st, 6, dead);
 	rc = sqlite3_step(st);
 	sqlite3_reset(st);
 	if (rc != SQLITE_DONE)

@@ -1,13 +1,15 @@
 /* cron: the leases under which routstrctl cron runs its periodic jobs
  * (migrations/0009_cron.sql), so that several crontabs or overlapping runs
- * on the node's host run each job one at a time and only when due. (Not
- * several hosts: SQLite's WAL is one host's, and the liveness of another
- * host's processes cannot be judged from here.)
+ * run each job one at a time and only when due. A lease is time-bound, so it
+ * would hold across machines too; a holder on this host whose process is
+ * gone frees it at once, one whose liveness cannot be judged here (another
+ * host or pid namespace) only when it expires. (The database itself, SQLite
+ * in WAL mode, must stay on one host's disk.)
  *
  * Who owns what: the cron_jobs table is the only shared state; the caller
  * (cli/cmd_money.c) owns the job list and runs the jobs. A lease is taken
- * in one conditional UPDATE (due, and free or expired) and given back with
- * the job's status; a runner that dies keeps it only until lease_until. */
+ * in one conditional UPDATE (due, and free, expired or dead) and given back
+ * with the job's status. */
 #ifndef ROUTSTR_CRON_H
 #define ROUTSTR_CRON_H
 

@@ -11,6 +11,7 @@
 #include "conf.h"
 #include "funds.h"
 #include "fxswap.h"
+#include "lnout.h"
 #include "log.h"
 #include "owner.h"
 #include "util.h"
@@ -25,6 +26,7 @@ static const char *const status_names[FUNDS__MAX] = {
 	[FUNDS_PENDING] = "pending", [FUNDS_ZERO] = "zero", [FUNDS_BUSY] = "busy",
 	[FUNDS_NOTHING] = "nothing", [FUNDS_TOO_SMALL] = "too_small",
 	[FUNDS_INVALID] = "invalid", [FUNDS_INTERNAL] = "internal",
+	[FUNDS_RECIPIENT] = "recipient", [FUNDS_UNCONFIRMED] = "unconfirmed",
 };
 
 const char *
@@ -318,6 +320,18 @@ finish_withdrawal(const struct funds_ctx *fc, struct wallet_ctx *w,
 	int64_t tx = 0;
 	int found;
 
+	if (strcmp(wd->method, "lightning") == 0) {
+		bool reverted = false;
+		int done = lnout_finish_withdrawal(fc, w, wd, &reverted);
+
+		if (done == 1 && rs) {
+			if (reverted)
+				rs->withdrawals_reverted++;
+			else
+				rs->withdrawals_done++;
+		}
+		return done;
+	}
 	snprintf(ref, sizeof(ref), "wd:%lld", (long long)wd->id);
 	found = wallet_tx_by_fund_ref(w, ref, &tx);
 	if (found < 0)
@@ -517,6 +531,15 @@ funds_withdraw_free(const struct funds_ctx *fc, const struct ledger_key *key, co
 }
 
 /* ---------------------------------------------------------------- recover */
+
+int
+funds_recover_key(const struct funds_ctx *fc, const char *hash)
+{
+	struct wallet_ctx w;
+
+	wallet_for(fc, &w);
+	return recover_withdrawals(fc, &w, hash, NULL) == 0 ? 0 : -1;
+}
 
 int
 funds_recover(const struct funds_ctx *fc, bool offline, struct funds_recover_stats *rs)

@@ -48,6 +48,8 @@ enum funds_status {
 	FUNDS_TOO_SMALL,	/* less than one unit of the refund mint */
 	FUNDS_INVALID,		/* a child key cannot withdraw */
 	FUNDS_INTERNAL,		/* the database failed (logged) */
+	FUNDS_RECIPIENT,	/* Lightning out: the recipient refused or failed */
+	FUNDS_UNCONFIRMED,	/* Lightning out: dispatched, outcome not known yet */
 	FUNDS__MAX
 };
 
@@ -146,5 +148,9 @@ struct funds_recover_stats {
 int funds_recover(const struct funds_ctx *fc, bool offline, struct funds_recover_stats *st);
 
 const char *funds_status_name(enum funds_status s);
+
+/* Finish the abandoned withdrawals of key hash now (its runner is gone):
+ * 0 when none is left open, else -1. */
+int funds_recover_key(const struct funds_ctx *fc, const char *hash);
 
 #endif

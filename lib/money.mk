@@ -6,7 +6,8 @@ libroutstr_a_SOURCES += \
 	lib/ledger.c lib/ledger.h \
 	lib/funds.c lib/funds.h \
 	lib/lightning.c lib/lightning.h \
-	lib/fxswap.c lib/fxswap.h
+	lib/fxswap.c lib/fxswap.h \
+	lib/lnout.c lib/lnout.h
 
 check_PROGRAMS += tests/unit/test_pricing tests/unit/test_ledger
 tests_unit_test_pricing_SOURCES = tests/unit/test_pricing.c
