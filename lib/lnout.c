@@ -304,7 +304,9 @@ lnout_finish_withdrawal(const struct funds_ctx *fc, struct wallet_ctx *w,
 	*reverted = false;
 	snprintf(ref, sizeof(ref), "wd:%lld", (long long)wd->id);
 	found = wallet_op_find(w, "melt", ref, NULL, &op, state);
-	if (found == 1 && (strcmp(state, "prepared") == 0 || strcmp(state, "sent") == 0)) {
+	/* Offline (start-up, no upstream handle): an open melt waits for
+	 * cron, which may ask the mint. */
+	if (found == 1 && fc->up && (strcmp(state, "prepared") == 0 || strcmp(state, "sent") == 0)) {
 		memset(&me, 0, sizeof(me));
 		wallet_recover_for(w, NULL, ref, NULL, &st, &me);
 		found = wallet_op_find(w, "melt", ref, NULL, &op, state);

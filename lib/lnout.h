@@ -56,7 +56,8 @@ enum funds_status lnout_refund(const struct funds_ctx *fc, const struct ledger_k
 
 /* Recovery of one open Lightning withdrawal whose runner is gone (called by
  * funds' recovery): 1 finished (done or reverted), 0 still in flight, -1
- * error. */
+ * error. With fc->up NULL (start-up) no mint is asked: an open melt is left
+ * for cron. */
 struct wallet_ctx;
 int lnout_finish_withdrawal(const struct funds_ctx *fc, struct wallet_ctx *w,
     const struct ledger_withdrawal *wd, bool *reverted);
