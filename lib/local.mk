@@ -1,4 +1,4 @@
-# lib/: config, log, db, buffers, upstream relay, SSE framing.
+# lib/: config, log, db, buffers, upstream relay, SSE framing, HTML templates.
 libroutstr_a_SOURCES += \
 	lib/util.c lib/util.h \
 	lib/buf.c lib/buf.h \
@@ -12,4 +12,5 @@ libroutstr_a_SOURCES += \
 	lib/json.c lib/json.h \
 	lib/usage.c lib/usage.h \
 	lib/providers.c lib/providers.h \
-	lib/cron.c lib/cron.h
+	lib/cron.c lib/cron.h \
+	lib/template.c lib/template.h
