@@ -1,4 +1,5 @@
-# lib/: config, log, db, buffers, upstream relay, SSE framing, LNURL-pay client.
+# lib/: config, log, db, buffers, upstream relay, SSE framing, LNURL-pay client,
+# HTML templates.
 libroutstr_a_SOURCES += \
 	lib/util.c lib/util.h \
 	lib/buf.c lib/buf.h \
@@ -13,4 +14,5 @@ libroutstr_a_SOURCES += \
 	lib/usage.c lib/usage.h \
 	lib/providers.c lib/providers.h \
 	lib/cron.c lib/cron.h \
-	lib/lnurl.c lib/lnurl.h
+	lib/lnurl.c lib/lnurl.h \
+	lib/template.c lib/template.h
