@@ -35,6 +35,32 @@ funds_status_name(enum funds_status s)
 	return (unsigned)s < FUNDS__MAX ? status_names[s] : "?";
 }
 
+const char *
+funds_primary_mint(void)
+{
+	static _Thread_local char norm[512];
+	const struct conf *c = conf_get();
+	const char *const *mints;
+	const char *url = "";
+	size_t n;
+
+	if (c && *conf_str(c, CONF_PRIMARY_MINT_URL))
+		url = conf_str(c, CONF_PRIMARY_MINT_URL);
+	else if (c && (mints = conf_list(c, CONF_CASHU_MINTS, &n)) != NULL && n > 0)
+		url = mints[0];
+	if (mint_url_normalize(url, norm, sizeof(norm)) != 0)
+		norm[0] = '\0';
+	return norm;
+}
+
+const char *
+funds_primary_unit(void)
+{
+	const struct conf *c = conf_get();
+
+	return c && strcmp(conf_str(c, CONF_PRIMARY_MINT_UNIT), "msat") == 0 ? "msat" : "sat";
+}
+
 int64_t
 funds_to_msat(uint64_t amount, const char *unit)
 {
@@ -189,10 +215,16 @@ settle_receipt(const struct funds_ctx *fc, const struct wallet_receipt *rec,
     struct funds_deposit *out)
 {
 	char owner[LEDGER_KEY_MAX + 1];
-	const char *who = rec->api_key_hash[0] ? rec->api_key_hash : beneficiary;
+	const char *who = rec->api_key_hash;
 	int64_t msat = funds_to_msat(rec->credited, rec->unit);
 	bool created = false, now = false;
 	enum rerr e;
+
+	/* A receipt that names no key is the node's (a foreign swap's
+	 * proofs, a donation): never credited to whoever presents the same
+	 * secrets again, whatever mint the token now claims. */
+	if (who[0] == '\0')
+		return FUNDS_SPENT;
 
 	if (msat < 0) {
 		out->mint = MINT_E_UNIT;

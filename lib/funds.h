@@ -56,6 +56,13 @@ enum funds_status {
 /* The units a balance can be held in. */
 extern const char *const funds_units[];
 
+/* The primary mint's URL, normalised as the wallet stores mints (no
+ * trailing '/'): PRIMARY_MINT_URL, else the first of CASHU_MINTS; "" when
+ * neither is set. Thread-local storage, valid until the next call. And its
+ * unit (sat or msat). */
+const char *funds_primary_mint(void);
+const char *funds_primary_unit(void);
+
 /* The msat value of amount in unit: -1 for a unit we do not hold balances
  * in (only sat and msat) or an overflow. */
 int64_t funds_to_msat(uint64_t amount, const char *unit);

@@ -199,22 +199,13 @@ unclaim(struct db *db, int64_t id)
 static const char *
 primary_mint(void)
 {
-	const struct conf *c = conf_get();
-	const char *const *mints;
-	size_t n;
-
-	if (*conf_str(c, CONF_PRIMARY_MINT_URL))
-		return conf_str(c, CONF_PRIMARY_MINT_URL);
-	mints = conf_list(c, CONF_CASHU_MINTS, &n);
-	return n > 0 ? mints[0] : "";
+	return funds_primary_mint();
 }
 
 static const char *
 primary_unit(void)
 {
-	const char *u = conf_str(conf_get(), CONF_PRIMARY_MINT_UNIT);
-
-	return strcmp(u, "msat") == 0 ? "msat" : "sat";
+	return funds_primary_unit();
 }
 
 static unsigned
@@ -291,7 +282,9 @@ estimate(const struct funds_ctx *fc, struct mint_client *fm, const char *funit, 
 	    e)) != MINT_OK)
 		return rc;
 	rc = mint_melt_quote(fm, mq.request, funit, &lq, e);
-	if (rc == MINT_OK) {
+	if (rc == MINT_OK && lq.fee_reserve >= amount - fees)
+		rc = MINT_OK;		/* the fees eat the token: *net stays 0 */
+	else if (rc == MINT_OK) {
 		*fee_reserve = (int64_t)lq.fee_reserve;
 		/* What the quote's amount and reserve take, in primary units,
 		 * rounded so the melt is always covered. */
@@ -445,6 +438,31 @@ step_receive(const struct funds_ctx *fc, struct fx_row *r, const char *token,
 	return STEP_FAILED;
 }
 
+/* Whether the primary mint's quote of the swap is paid: the primary is
+ * trusted, the foreign mint is not, so this, not the foreign mint's word,
+ * says whether the Lightning leg happened. 1 paid (or issued), 0 unpaid,
+ * -1 unknown (the primary did not answer). */
+static int
+primary_paid(const struct funds_ctx *fc, const struct fx_row *r)
+{
+	struct mint_client mc;
+	struct mint_quote q;
+	struct mint_error e;
+	int paid = -1;
+
+	memset(&q, 0, sizeof(q));
+	memset(&e, 0, sizeof(e));
+	if (mint_client_init(&mc, fc->up, r->mint) != 0 ||
+	    mint_mint_quote_state(&mc, r->quote, &q, &e) != MINT_OK)
+		return -1;
+	if (q.state == MINT_QUOTE_PAID || q.state == MINT_QUOTE_ISSUED)
+		paid = 1;
+	else if (q.state == MINT_QUOTE_UNPAID)
+		paid = 0;
+	mint_quote_free(&q);
+	return paid;
+}
+
 /* received -> melted: the proofs at the foreign mint pay the primary mint's
  * invoice. STEP_FAILED when Lightning failed for good (the value is still
  * in the wallet: give it back). */
@@ -495,12 +513,29 @@ step_melt(const struct funds_ctx *fc, struct fx_row *r, const char *request_id,
 			return row_move(fc->db, r, "melted", NULL) < 0 ? STEP_ERROR : STEP_NEXT;
 		if (found == 1 && strcmp(state, "failed") != 0 && op == res.op_id && op != 0)
 			return STEP_WAIT;	/* sent, answer lost: recovery settles it */
+		/* Whatever the foreign mint answered, an earlier melt of this
+		 * swap may have paid the quote: the primary mint says. */
+		switch (primary_paid(fc, r)) {
+		case 1:
+			return row_move(fc->db, r, "melted", NULL) < 0 ? STEP_ERROR : STEP_NEXT;
+		case -1:
+			return STEP_WAIT;
+		default:
+			break;
+		}
 		if (e == MINT_E_INSUFFICIENT || e == MINT_E_UNBALANCED) {
 			/* The fees came out higher than quoted: route less,
 			 * on a new invoice, by what was missing (rounded up
 			 * to the primary unit). */
 			int64_t held = (int64_t)received(fc->db, r->id);
-			int64_t miss = (int64_t)res.amount + (int64_t)res.fee_reserve +
+			int64_t miss;
+
+			/* Numbers from an untrusted mint: bounded before any
+			 * arithmetic (a reserve above the token is absurd). */
+			if (res.amount > (uint64_t)r->amount || res.fee_reserve > (uint64_t)r->amount ||
+			    res.input_fee > (uint64_t)r->amount)
+				return STEP_FAILED;
+			miss = (int64_t)res.amount + (int64_t)res.fee_reserve +
 			    (int64_t)res.input_fee + 1 - held;
 			int64_t fu = unit_msat(r->foreign_unit), pu = unit_msat(r->unit);
 
@@ -662,6 +697,8 @@ step_return(const struct funds_ctx *fc, struct fx_row *r, struct mint_error *me)
 	sqlite3_reset(st);
 	if (rc != SQLITE_DONE)
 		return STEP_ERROR;
+	if (sqlite3_changes(db_handle(fc->db)) != 1)
+		return STEP_WAIT;	/* another runner moved it on: its outcome stands */
 	snprintf(r->state, sizeof(r->state), "returned");
 	r->return_tx_id = tx;
 	log_warn("fxswap %lld: Lightning failed; value returned as a token of %s", (long long)r->id,
@@ -705,9 +742,12 @@ row_insert(struct db *db, const char *hash, const char *key, const char *source,
 	static const char sql[] =
 	    "INSERT INTO fx_swaps (token_hash, api_key_hash, source, balance_limit,"
 	    " balance_limit_reset, validity_date, foreign_mint, foreign_unit, amount, mint_url, unit,"
-	    " mint_quote, bolt11, net, fee_reserve, request_id, created_at, updated_at)"
-	    " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?17)";
+	    " mint_quote, bolt11, net, fee_reserve, request_id, created_at, updated_at,"
+	    " running_until, runner)"
+	    " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?17,"
+	    " ?17 + ?18, ?19)";
 	sqlite3_stmt *st = db_stmt(db, sql);
+	char me[OWNER_TAG_MAX];
 	int rc;
 
 	if (st == NULL)
@@ -740,6 +780,13 @@ row_insert(struct db *db, const char *hash, const char *key, const char *source,
 	else
 		sqlite3_bind_null(st, 16);
 	sqlite3_bind_int64(st, 17, wall_sec());
+	/* Born leased to its creator, so cron cannot take (and abandon) a
+	 * swap whose token only the creator holds. */
+	sqlite3_bind_int64(st, 18, FX_LEASE_S);
+	if (owner_self_tag(me) == 0)
+		sqlite3_bind_text(st, 19, me, -1, SQLITE_TRANSIENT);
+	else
+		sqlite3_bind_null(st, 19);
 	rc = sqlite3_step(st);
 	sqlite3_reset(st);
 	if (rc == SQLITE_CONSTRAINT)
@@ -860,7 +907,7 @@ fx_deposit(const struct funds_ctx *fc, const char *token, const char *beneficiar
 		fs = FUNDS_INTERNAL;
 		goto done;
 	}
-	got = claim(fc->db, r.id);
+	got = fresh ? 1 : claim(fc->db, r.id);	/* a fresh row is born ours */
 	if (got < 0) {
 		fs = FUNDS_INTERNAL;
 		goto done;

@@ -62,6 +62,7 @@ static const char *const violation_names[LEDGER_V__MAX] = {
 	[LEDGER_V_WALLET] = "wallet_history",
 	[LEDGER_V_BOOKS_DEFICIT] = "books_deficit",
 	[LEDGER_V_BOOKS_SURPLUS] = "books_surplus",
+	[LEDGER_V_INSOLVENT] = "insolvent",
 };
 
 const char *
@@ -1415,6 +1416,12 @@ books_sum(struct db *db, const char *sql, int64_t *v)
 static const char books_wallet_sql[] =
     "SELECT coalesce(sum(amount * " MSAT_OF("unit") "), 0) FROM wallet_proofs"
     " WHERE state IN ('unspent', 'pending') AND unit IN ('sat', 'msat')";
+/* Proofs at the mints users can be paid from: all but the untrusted mints
+ * foreign swaps came from (whatever is held there is the node's). */
+static const char books_solvent_sql[] =
+    "SELECT coalesce(sum(amount * " MSAT_OF("unit") "), 0) FROM wallet_proofs"
+    " WHERE state IN ('unspent', 'pending') AND unit IN ('sat', 'msat')"
+    " AND mint_url NOT IN (SELECT foreign_mint FROM fx_swaps)";
 static const char books_users_sql[] =
     "SELECT coalesce(sum(balance), 0) FROM api_keys WHERE parent_key_hash IS NULL";
 static const char books_earned_sql[] =
@@ -1435,9 +1442,11 @@ static const char books_wallet_ops_sql[] =
     "   AND coalesce(x.fund_ref, '') NOT LIKE 'wd:%'), 0)"
     " + coalesce((SELECT sum(" RECEIPT_MSAT_SQL ") FROM cashu_transactions t"
     "   WHERE t.direction = 'in' AND t.api_key_hash IS NULL AND t.unit IN ('sat', 'msat')), 0)"
-    /* A foreign swap's value handed back as a token of its mint. */
+    /* A foreign swap's value handed back as a token of its mint, and
+     * the operator's earnings taken as a token. */
     " - coalesce((SELECT sum(amount * " MSAT_OF("unit") ") FROM cashu_transactions"
-    "   WHERE direction = 'out' AND source = 'fx-return' AND unit IN ('sat', 'msat')), 0)";
+    "   WHERE direction = 'out' AND source IN ('fx-return', 'admin') AND unit IN ('sat', 'msat')),"
+    "   0)";
 static const char books_pending_sql[] =
     "SELECT coalesce((SELECT sum(w.amount_msat - coalesce((SELECT sum(" MELT_SPENT_SQL("x") ")"
     "   FROM mint_operations x WHERE x.fund_ref = 'wd:' || w.id AND x.kind = 'melt'"
@@ -1519,6 +1528,17 @@ ledger_audit_all(struct db *db, bool check_owners, bool with_books,
 			vadd(&l, LEDGER_V_BOOKS_DEFICIT, NULL, 0, books.owed, books.wallet);
 		else if (books.wallet > books.owed)
 			vadd(&l, LEDGER_V_BOOKS_SURPLUS, NULL, 0, books.owed, books.wallet);
+		/* Closing books do not prove the users can be paid: earnings
+		 * paid out beyond what was earned close them too. */
+		{
+			int64_t solvent = 0;
+
+			if ((e = books_sum(db, books_solvent_sql, &solvent)) != RERR_OK)
+				goto out;
+			if (solvent < books.users + books.pending)
+				vadd(&l, LEDGER_V_INSOLVENT, NULL, 0, books.users + books.pending,
+				    solvent);
+		}
 	}
 	if (check_owners) {
 		rows = xcalloc(LEDGER_SWEEP_BATCH, sizeof(*rows));

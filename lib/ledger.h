@@ -151,6 +151,7 @@ enum ledger_violation_kind {
 	LEDGER_V_WALLET,		/* proofs held != the wallet's history (mint, unit) */
 	LEDGER_V_BOOKS_DEFICIT,		/* wallet < users + earnings + pending */
 	LEDGER_V_BOOKS_SURPLUS,		/* wallet > users + earnings + pending */
+	LEDGER_V_INSOLVENT,		/* proofs outside foreign mints < users + pending */
 	LEDGER_V__MAX
 };
 

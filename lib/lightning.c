@@ -56,14 +56,7 @@ created_key(const char *id, const char *quote, char out[65])
 static const char *
 primary_mint(void)
 {
-	const struct conf *c = conf_get();
-	size_t n;
-	const char *const *mints;
-
-	if (*conf_str(c, CONF_PRIMARY_MINT_URL))
-		return conf_str(c, CONF_PRIMARY_MINT_URL);
-	mints = conf_list(c, CONF_CASHU_MINTS, &n);
-	return n > 0 ? mints[0] : "";
+	return funds_primary_mint();
 }
 
 /* ------------------------------------------------------------ the row */

@@ -21,20 +21,13 @@
 static const char *
 primary_mint(void)
 {
-	const struct conf *c = conf_get();
-	const char *const *mints;
-	size_t n;
-
-	if (*conf_str(c, CONF_PRIMARY_MINT_URL))
-		return conf_str(c, CONF_PRIMARY_MINT_URL);
-	mints = conf_list(c, CONF_CASHU_MINTS, &n);
-	return n > 0 ? mints[0] : "";
+	return funds_primary_mint();
 }
 
 static const char *
 primary_unit(void)
 {
-	return strcmp(conf_str(conf_get(), CONF_PRIMARY_MINT_UNIT), "msat") == 0 ? "msat" : "sat";
+	return funds_primary_unit();
 }
 
 static int64_t
@@ -258,6 +251,7 @@ lnout_refund(const struct funds_ctx *fc, const struct ledger_key *key, const cha
 	meta.api_key_hash = key->hashed_key;
 	meta.source = "ln-refund";
 	meta.fund_ref = ref;
+	meta.melt_max = (uint64_t)(budget / unit_msat(unit));
 	e = wallet_melt_for(&w, mint, unit, bolt11, &meta, &res, &out->me);
 	free(bolt11);
 	if (e == MINT_OK) {
@@ -376,25 +370,31 @@ lnout_expired_refunds(const struct funds_ctx *fc, int *paid, int *failed)
 int64_t
 lnout_payable(const struct funds_ctx *fc, const char *mint, const char *unit)
 {
-	struct ledger_earnings rows[64];
+	struct ledger_earnings rows[LEDGER_EARNINGS_MAX];
 	struct ledger_books b;
-	int64_t earned = 0, open_wd = 0, other;
+	struct wallet_ctx w;
+	int64_t here = 0, trusted = 0, free_all;
 	size_t n = 0, i;
 
-	if (ledger_earnings(fc->db, primary_mint(), rows, 64, &n) != RERR_OK ||
-	    ledger_books(fc->db, &b) != RERR_OK)
+	if (ledger_earnings(fc->db, primary_mint(), rows, LEDGER_EARNINGS_MAX, &n) != RERR_OK ||
+	    n == LEDGER_EARNINGS_MAX || ledger_books(fc->db, &b) != RERR_OK)
 		return 0;
+	funds_wallet(fc, &w);
 	for (i = 0; i < n; i++) {
-		open_wd += rows[i].pending;
+		if (!wallet_mint_trusted(&w, rows[i].mint))
+			continue;
+		trusted += rows[i].held;
 		if (strcmp(rows[i].mint, mint) == 0 && strcmp(rows[i].unit, unit) == 0)
-			earned = rows[i].earned;
+			here = rows[i].earned;
 	}
-	/* Deposits minted but not credited yet are users' too, wherever
-	 * they sit: held back from every mint. */
-	other = b.pending - open_wd;
-	if (other > 0)
-		earned -= other;
-	return earned > 0 ? earned : 0;
+	/* Both must hold after the payout: this mint keeps what its keys
+	 * and open withdrawals are owed, and the trusted mints together keep
+	 * every user's balance and every pending deposit (a key topped up at
+	 * another mint than its refund mint is owed there too). */
+	free_all = trusted - b.users - b.pending;
+	if (free_all < here)
+		here = free_all;
+	return here > 0 ? here : 0;
 }
 
 /* Write the payout row, unless another is still open (one at a time, so
@@ -544,6 +544,7 @@ lnout_payout(const struct funds_ctx *fc, const char *destination, const char *mi
 	meta.request_id = fc->request_id;
 	meta.source = "payout";
 	meta.fund_ref = ref;
+	meta.melt_max = (uint64_t)(lnout_payable(fc, mint, unit) / unit_msat(unit));
 	e = wallet_melt_for(&w, mint, unit, bolt11, &meta, &res, &out->me);
 	free(bolt11);
 	if (e == MINT_OK) {
@@ -566,6 +567,72 @@ lnout_payout(const struct funds_ctx *fc, const char *destination, const char *mi
 		return FUNDS_RECIPIENT;
 	}
 	return FUNDS_MINT;
+}
+
+enum funds_status
+lnout_payout_token(const struct funds_ctx *fc, const char *mint, const char *unit,
+    int64_t amount_msat, char **token, struct lnout_result *out)
+{
+	static const char close_sql[] =
+	    "UPDATE payouts SET state = ?2, spent_msat = ?3, error = ?4, owner = NULL,"
+	    " updated_at = ?5 WHERE id = ?1 AND state = 'open'";
+	struct wallet_ctx w;
+	struct wallet_meta meta;
+	sqlite3_stmt *st;
+	char ref[32];
+	int64_t id = 0, per;
+	enum mint_err e;
+	int rc;
+
+	memset(out, 0, sizeof(*out));
+	*token = NULL;
+	mint = mint && *mint ? mint : primary_mint();
+	unit = unit && *unit ? unit : primary_unit();
+	per = unit_msat(unit);
+	funds_wallet(fc, &w);
+	if (!wallet_mint_trusted(&w, mint) || amount_msat <= 0 || amount_msat % per != 0)
+		return FUNDS_INVALID;
+	if (amount_msat > lnout_payable(fc, mint, unit))
+		return FUNDS_NOTHING;
+	/* A payouts row, so it is journaled and never runs beside another
+	 * payout spending the same earnings. */
+	rc = payout_begin(fc->db, "operator", "cashu token", "-", mint, unit, amount_msat, &id);
+	if (rc != 0)
+		return rc > 0 ? FUNDS_PENDING : FUNDS_INTERNAL;
+	out->id = id;
+	if (amount_msat > lnout_payable(fc, mint, unit)) {
+		e = MINT_E_INSUFFICIENT;
+		goto close;
+	}
+	snprintf(ref, sizeof(ref), "po:%lld", (long long)id);
+	memset(&meta, 0, sizeof(meta));
+	meta.request_id = fc->request_id;
+	meta.source = "admin";
+	meta.fund_ref = ref;
+	e = wallet_send(&w, mint, unit, (uint64_t)(amount_msat / per), &meta, token, NULL, &out->me);
+close:
+	if ((st = db_stmt(fc->db, close_sql)) == NULL)
+		return FUNDS_INTERNAL;
+	sqlite3_bind_int64(st, 1, id);
+	sqlite3_bind_text(st, 2, e == MINT_OK ? "paid" : "failed", -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 3, e == MINT_OK ? amount_msat : 0);
+	if (e == MINT_OK)
+		sqlite3_bind_null(st, 4);
+	else
+		sqlite3_bind_text(st, 4, out->me.detail, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_int64(st, 5, wall_sec());
+	sqlite3_step(st);
+	sqlite3_reset(st);
+	if (e == MINT_E_INSUFFICIENT && *token == NULL)
+		return FUNDS_NOTHING;
+	if (e != MINT_OK) {
+		out->mint = e;
+		return FUNDS_MINT;
+	}
+	out->spent_msat = amount_msat;
+	log_info("lnout: payout %lld: a token of %lld msat at %s for the operator", (long long)id,
+	    (long long)amount_msat, mint);
+	return FUNDS_OK;
 }
 
 /* Finish the open payouts whose runner is gone or gave them up. */

@@ -75,6 +75,13 @@ enum funds_status lnout_payout(const struct funds_ctx *fc, const char *destinati
     const char *mint, const char *unit, int64_t amount_msat, const char *trigger,
     struct lnout_result *out);
 
+/* The operator's earnings at mint (NULL: primary) as a Cashu token of
+ * amount_msat (a whole number of the unit), recorded as a payout. *token is
+ * new (caller frees), stored in cashu_transactions (source 'admin') before
+ * it is returned. FUNDS_NOTHING when the earnings do not cover it. */
+enum funds_status lnout_payout_token(const struct funds_ctx *fc, const char *mint,
+    const char *unit, int64_t amount_msat, char **token, struct lnout_result *out);
+
 /* routstrctl cron: pay each trusted mint's earnings above MIN_PAYOUT_SAT to
  * RECEIVE_LN_ADDRESS, after finishing payouts whose runner died. status gets
  * one line. 0, or -1 when one failed. */

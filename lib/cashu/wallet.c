@@ -2114,6 +2114,13 @@ wallet_melt_for(struct wallet_ctx *w, const char *mint_url, const char *unit, co
 	}
 	res->inputs = sum;
 	res->input_fee = fee;
+	if (meta && meta->melt_max && need + fee > meta->melt_max) {
+		/* The quote came out dearer than the caller sized it for:
+		 * the difference would be someone else's money. */
+		rc = mint_error_set(e, MINT_E_INSUFFICIENT, "the melt needs %llu %s, above its cap %llu",
+		    (unsigned long long)(need + fee), unit, (unsigned long long)meta->melt_max);
+		goto out;
+	}
 	/* Enough blank outputs to carry any change up to sum - fee - amount
 	 * (NUT-08's count covers only the fee reserve). */
 	maxchange = sum - fee - q.amount;

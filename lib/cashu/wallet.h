@@ -68,6 +68,8 @@ struct wallet_meta {
 	const char *source;		/* apikey, x-cashu, x-cashu-change, ... */
 	const char *fund_ref;		/* send: the withdrawal it makes a token for */
 	const char *const *units;	/* receive: accepted units (NULL-terminated); NULL: any */
+	uint64_t melt_max;		/* melt: refuse before sending when the quote's
+					 * amount, reserve and input fee exceed it; 0: no cap */
 };
 
 /* The outcome of a receive (or, on MINT_E_ALREADY_REDEEMED, of the earlier

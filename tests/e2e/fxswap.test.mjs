@@ -167,6 +167,22 @@ describe('foreign-mint tokens under lighttpd', { skip: pre.skip }, () => {
 		assertAuditClean(h);
 	});
 
+	it('a swapped token\'s proofs relabelled as the primary mint\'s are spent, not credited again (review)', async () => {
+		for (const fail of [false, true]) {
+			const t = await tokenOf(foreign, 40);
+			if (fail)
+				await foreign.ctl('POST', '/_test/fail-next', {
+					route: 'POST /v1/melt/bolt11', mode: 'error', code: 20004, detail: 'Lightning payment failed',
+				});
+			const first = await create(h, t);
+			assert.equal(first.status, fail ? 422 : 200, first.text);
+			const forged = getEncodedToken({ mint: primary.url, unit: 'sat', proofs: minted.get(t) });
+			const r = await create(h, forged);
+			assertEnvelope(r, 400, 'token_already_spent', 'cashu_token_already_spent');
+		}
+		assertAuditClean(h);
+	});
+
 	// Each point a swap can die at, and who finishes it.
 	const windows = [
 		['fx-quoted', 'retry'],

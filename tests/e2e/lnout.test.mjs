@@ -11,6 +11,7 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import { Wallet, getEncodedToken } from '@cashu/cashu-ts';
 import { startLnurl } from '../fakes/lnurl-spawn.mjs';
 import { startMint } from '../fakes/mint/spawn.mjs';
 import { assertEnvelope, fundedKey, postJson, startStack } from './lib/harness.mjs';
@@ -216,6 +217,52 @@ describe('Lightning out under lighttpd', { skip: pre.skip }, () => {
 		const again = routstrctl(h, ['cron', '--force', 'payouts']);
 		assert.equal(again.status, 0, again.out);
 		assert.equal(await paidTo('operator'), mid, 'not paid twice');
+		assertAuditClean(h);
+	});
+});
+
+describe('payouts with two trusted mints under lighttpd', { skip: pre.skip }, () => {
+	let h;
+	let A;
+	let B;
+
+	before(async () => {
+		A = await startMint(['--name', 'primary mint']);
+		B = await startMint(['--name', 'second trusted mint']);
+		h = await startStack('lighttpd', { conf: { CASHU_MINTS: `${A.url},${B.url}`, PRIMARY_MINT_URL: A.url } });
+	});
+	after(async () => {
+		if (h)
+			await stopAndAudit(h);
+		for (const m of [A, B])
+			if (m)
+				await m.stop();
+	});
+
+	const tokenAt = async (mint, sats) => {
+		const w = new Wallet(mint.url, { unit: 'sat' });
+		await w.loadMint();
+		const q = await w.createMintQuoteBolt11(sats);
+		const proofs = await w.mintProofsBolt11(sats, q.quote);
+		return getEncodedToken({ mint: mint.url, unit: 'sat', proofs });
+	};
+
+	it('a key topped up at another mint than its refund mint is not paid out as earnings (review)', async () => {
+		const c = await postJson(`${h.baseUrl}/v1/balance/create`, { initial_balance_token: await tokenAt(A, 100) });
+		assert.equal(c.status, 200, c.text);
+		const key = c.json.api_key;
+		const up = await postJson(`${h.baseUrl}/v1/balance/topup`, { cashu_token: await tokenAt(B, 200) }, bearer(key));
+		assert.equal(up.status, 200, up.text);
+		assert.equal((await balanceInfo(h, key)).balance, 300000);
+		// B holds 200 sat that no key names as its refund mint: they are
+		// still the users'.
+		const w = new Wallet(B.url, { unit: 'sat' });
+		await w.loadMint();
+		const inv = await w.createMintQuoteBolt11(150);
+		const wd = routstrctl(h, ['withdraw', inv.request, '--mint', B.url]);
+		assert.equal(wd.status, 1, wd.out);
+		assert.match(wd.out, /nothing/);
+		assert.equal((await balanceInfo(h, key)).balance, 300000);
 		assertAuditClean(h);
 	});
 });
