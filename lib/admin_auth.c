@@ -191,7 +191,8 @@ take_num(const char **s, const char *prefix, uint64_t *out)
 /* Read unpadded standard base64 at *s up to end (the next character),
  * decoding min..max bytes into out; advances past the end character. 0 or
  * -1. The key is always KDF_KEY bytes, so a truncated string is refused
- * rather than checked against fewer bytes; the salt may be 8 to 64. */
+ * rather than checked against fewer bytes; the salt may be 8 to 32, so
+ * every string within the bounds fits ADMIN_HASH_SIZE. */
 static int
 take_b64(const char **s, char end, uint8_t *out, size_t min, size_t max, size_t *len)
 {
@@ -206,7 +207,7 @@ take_b64(const char **s, char end, uint8_t *out, size_t min, size_t max, size_t 
 bool
 admin_password_verify(const char *pw, const char *stored)
 {
-	uint8_t salt[64], want[KDF_KEY], got[KDF_KEY];
+	uint8_t salt[32], want[KDF_KEY], got[KDF_KEY];
 	size_t saltlen, keylen;
 	uint64_t ln, r, p;
 	const char *s = stored;
@@ -362,6 +363,8 @@ out:
 /* ------------------------------------------------------------------------ */
 /* Sessions                                                                  */
 
+_Static_assert(ADMIN_SESSION_IDLE <= ADMIN_SESSION_LIFETIME, "a session idles out first");
+
 enum rerr
 admin_session_create(struct db *db, int64_t generation, int64_t now, struct admin_session *out)
 {
@@ -371,6 +374,7 @@ admin_session_create(struct db *db, int64_t generation, int64_t now, struct admi
 	    " SELECT ?1, ?2, ?3, ?3, ?4 FROM admin_password WHERE id = 1 AND generation = ?5";
 	char idh[2 * SHA256_DIGEST_LENGTH + 1];
 	sqlite3_stmt *st;
+	enum rerr e = RERR_DB;
 	int n;
 
 	memset(out, 0, sizeof(*out));
@@ -378,10 +382,9 @@ admin_session_create(struct db *db, int64_t generation, int64_t now, struct admi
 	random_secret(out->csrf);
 	sha256_hex(out->id, idh);
 	out->created_at = out->last_seen = now;
-	out->expires_at = now + (ADMIN_SESSION_IDLE < ADMIN_SESSION_LIFETIME ?
-	    ADMIN_SESSION_IDLE : ADMIN_SESSION_LIFETIME);
+	out->expires_at = now + ADMIN_SESSION_IDLE;
 	if (db_begin(db) != RERR_OK)
-		goto fail;
+		goto out;
 	if ((st = db_stmt(db, purge_sql)) == NULL)
 		goto rollback;
 	sqlite3_bind_int64(st, 1, now);
@@ -394,18 +397,15 @@ admin_session_create(struct db *db, int64_t generation, int64_t now, struct admi
 	sqlite3_bind_int64(st, 5, generation);
 	if ((n = step_done(db, st)) < 0)
 		goto rollback;
-	if (db_commit(db) != RERR_OK)
-		goto fail;
-	if (n == 0) {
-		memset(out, 0, sizeof(*out));
-		return RERR_CONFLICT;
-	}
-	return RERR_OK;
+	if (db_commit(db) == RERR_OK)
+		e = n == 1 ? RERR_OK : RERR_CONFLICT;
+	goto out;
 rollback:
 	db_rollback(db);
-fail:
-	memset(out, 0, sizeof(*out));
-	return RERR_DB;
+out:
+	if (e != RERR_OK)
+		memset(out, 0, sizeof(*out));
+	return e;
 }
 
 enum rerr
@@ -415,10 +415,11 @@ admin_session_check(struct db *db, const char *id, int64_t now, struct admin_ses
 	    "SELECT csrf, created_at, last_seen, expires_at FROM admin_sessions"
 	    " WHERE id_hash = ?1 AND expires_at > ?2";
 	static const char touch_sql[] =
-	    "UPDATE admin_sessions SET last_seen = ?2,"
-	    " expires_at = min(?2 + ?3, created_at + ?4) WHERE id_hash = ?1 AND expires_at > ?2";
+	    "UPDATE admin_sessions SET last_seen = ?2, expires_at = ?3"
+	    " WHERE id_hash = ?1 AND expires_at > ?2";
 	char idh[2 * SHA256_DIGEST_LENGTH + 1];
 	sqlite3_stmt *st;
+	int64_t exp;
 	int rc, n;
 
 	memset(out, 0, sizeof(*out));
@@ -446,6 +447,10 @@ admin_session_check(struct db *db, const char *id, int64_t now, struct admin_ses
 	memcpy(out->id, id, ADMIN_SECRET_LEN + 1);
 	if (now - out->last_seen < ADMIN_SESSION_TOUCH)
 		return RERR_OK;
+	/* Slide the idle expiry, never past the absolute lifetime. */
+	exp = now + ADMIN_SESSION_IDLE;
+	if (exp > out->created_at + ADMIN_SESSION_LIFETIME)
+		exp = out->created_at + ADMIN_SESSION_LIFETIME;
 	if (db_begin(db) != RERR_OK)
 		return RERR_DB;
 	if ((st = db_stmt(db, touch_sql)) == NULL) {
@@ -454,8 +459,7 @@ admin_session_check(struct db *db, const char *id, int64_t now, struct admin_ses
 	}
 	sqlite3_bind_text(st, 1, idh, -1, SQLITE_STATIC);
 	sqlite3_bind_int64(st, 2, now);
-	sqlite3_bind_int64(st, 3, ADMIN_SESSION_IDLE);
-	sqlite3_bind_int64(st, 4, ADMIN_SESSION_LIFETIME);
+	sqlite3_bind_int64(st, 3, exp);
 	if ((n = step_done(db, st)) < 0) {
 		db_rollback(db);
 		return RERR_DB;
@@ -465,10 +469,7 @@ admin_session_check(struct db *db, const char *id, int64_t now, struct admin_ses
 	if (n == 0)	/* logged out (or the password changed) meanwhile */
 		return RERR_NOT_FOUND;
 	out->last_seen = now;
-	if (now + ADMIN_SESSION_IDLE < out->created_at + ADMIN_SESSION_LIFETIME)
-		out->expires_at = now + ADMIN_SESSION_IDLE;
-	else
-		out->expires_at = out->created_at + ADMIN_SESSION_LIFETIME;
+	out->expires_at = exp;
 	return RERR_OK;
 }
 

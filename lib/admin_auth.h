@@ -62,7 +62,7 @@
 enum rerr admin_password_hash(const char *pw, char *out, size_t outsz);
 
 /* True when pw matches stored, compared in constant time. False for a
- * malformed string (the key must be 32 bytes, the salt 8 to 64) and for
+ * malformed string (the key must be 32 bytes, the salt 8 to 32) and for
  * parameters beyond what this module would ever need: at most 64 MiB and
  * about 0.6 s, so a hostile row cannot make it allocate or spin. */
 bool admin_password_verify(const char *pw, const char *stored);

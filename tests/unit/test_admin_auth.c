@@ -92,8 +92,10 @@ START_TEST(verify_refuses_hostile)
 		"$scrypt$ln=14,r=8$U29kaXVtQ2hsb3JpZGU$cCO9yzr9c0hGHAbNgf046/2o+7qQT44+qbVD9lRdofI",
 		"$scrypt$ln=14,r=8,p=1$U29kaXVtQ2hsb3JpZGU$cCO9yzr9c0hGHAbNgf046/2o+7qQT44+qbVD9lRdofI$",
 		"$scrypt$ln=14,r=8,p=1$$cCO9yzr9c0hGHAbNgf046/2o+7qQT44+qbVD9lRdofI",
-		/* a salt under 8 bytes, a key longer than 32 */
+		/* a salt under 8 bytes or over 32, a key longer than 32 */
 		"$scrypt$ln=14,r=8,p=1$U29kaQ$cCO9yzr9c0hGHAbNgf046/2o+7qQT44+qbVD9lRdofI",
+		"$scrypt$ln=14,r=8,p=1$U29kaXVtQ2hsb3JpZGVTb2RpdW1DaGxvcmlkZVNvZGl1bUNobG9y"
+		"$cCO9yzr9c0hGHAbNgf046/2o+7qQT44+qbVD9lRdofI",
 		"$scrypt$ln=14,r=8,p=1$U29kaXVtQ2hsb3JpZGU$cCO9yzr9c0hGHAbNgf046/2o+7qQT44+qbVD9lRdofIAA",
 	};
 	static const char good[] = "$scrypt$ln=14,r=8,p=1$U29kaXVtQ2hsb3JpZGU$"
