@@ -11,6 +11,7 @@
 
 #include <arpa/inet.h>
 #include <pthread.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -48,19 +49,62 @@
 /* ------------------------------------------------------------------------ */
 /* Helpers                                                                   */
 
-/* Step a statement that returns no rows and reset it: the rows changed, or
+/* Bind fmt's arguments to sql as ?1, ?2, ... ("t" text, "i" int64_t: pass
+ * that type), step it (no rows expected) and reset it: the rows changed, or
  * -1 (logged). */
 static int
-step_done(struct db *db, sqlite3_stmt *st)
+vrun(struct db *db, const char *sql, const char *fmt, va_list ap)
 {
-	int rc = sqlite3_step(st);
+	sqlite3_stmt *st = db_stmt(db, sql);
+	int i, rc;
 
+	if (st == NULL)
+		return -1;
+	for (i = 0; fmt[i]; i++) {
+		if (fmt[i] == 't')
+			sqlite3_bind_text(st, i + 1, va_arg(ap, const char *), -1, SQLITE_STATIC);
+		else
+			sqlite3_bind_int64(st, i + 1, va_arg(ap, int64_t));
+	}
+	rc = sqlite3_step(st);
 	sqlite3_reset(st);
 	if (rc != SQLITE_DONE) {
 		log_error("admin_auth: %s", sqlite3_errmsg(db_handle(db)));
 		return -1;
 	}
 	return sqlite3_changes(db_handle(db));
+}
+
+/* vrun() inside the caller's transaction. */
+static int
+run(struct db *db, const char *sql, const char *fmt, ...)
+{
+	va_list ap;
+	int n;
+
+	va_start(ap, fmt);
+	n = vrun(db, sql, fmt, ap);
+	va_end(ap);
+	return n;
+}
+
+/* vrun() in a write transaction of its own. */
+static int
+run_tx(struct db *db, const char *sql, const char *fmt, ...)
+{
+	va_list ap;
+	int n;
+
+	if (db_begin(db) != RERR_OK)
+		return -1;
+	va_start(ap, fmt);
+	n = vrun(db, sql, fmt, ap);
+	va_end(ap);
+	if (n < 0) {
+		db_rollback(db);
+		return -1;
+	}
+	return db_commit(db) == RERR_OK ? n : -1;
 }
 
 /* 32 random bytes as unpadded base64url: session ids, CSRF tokens. */
@@ -257,7 +301,6 @@ admin_password_set(struct db *db, const char *pw, int64_t now)
 	    " generation = generation + 1, updated_at = excluded.updated_at";
 	static const char end_sql[] = "DELETE FROM admin_sessions";
 	char hash[ADMIN_HASH_SIZE];
-	sqlite3_stmt *st;
 	enum rerr e;
 	size_t n = strnlen(pw, ADMIN_PASSWORD_MAX + 1);
 
@@ -268,17 +311,11 @@ admin_password_set(struct db *db, const char *pw, int64_t now)
 		return e;
 	if (db_begin(db) != RERR_OK)
 		return RERR_DB;
-	if ((st = db_stmt(db, set_sql)) == NULL)
-		goto fail;
-	sqlite3_bind_text(st, 1, hash, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(st, 2, now);
-	if (step_done(db, st) != 1 || (st = db_stmt(db, end_sql)) == NULL ||
-	    step_done(db, st) < 0)
-		goto fail;
+	if (run(db, set_sql, "ti", hash, now) != 1 || run(db, end_sql, "") < 0) {
+		db_rollback(db);
+		return RERR_DB;
+	}
 	return db_commit(db);
-fail:
-	db_rollback(db);
-	return RERR_DB;
 }
 
 enum rerr
@@ -335,26 +372,10 @@ admin_password_init(struct db *db, int64_t now, char out[ADMIN_GENERATED_SIZE])
 	if (n != 0)
 		return n > 0 ? 0 : -1;
 	admin_password_generate(out);
-	if (admin_password_hash(out, hash, sizeof(hash)) != RERR_OK)
-		goto out;
 	/* Several processes may start at once: the one whose row lands shows
 	 * its password; the others find theirs ignored and show nothing. */
-	if (db_begin(db) != RERR_OK)
-		goto out;
-	if ((st = db_stmt(db, ins_sql)) == NULL) {
-		db_rollback(db);
-		goto out;
-	}
-	sqlite3_bind_text(st, 1, hash, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(st, 2, now);
-	n = step_done(db, st);
-	if (n < 0) {
-		db_rollback(db);
-		goto out;
-	}
-	if (db_commit(db) == RERR_OK)
-		rc = n == 1;
-out:
+	if (admin_password_hash(out, hash, sizeof(hash)) == RERR_OK)
+		rc = run_tx(db, ins_sql, "ti", hash, now);
 	if (rc != 1)
 		OPENSSL_cleanse(out, ADMIN_GENERATED_SIZE);
 	return rc;
@@ -365,17 +386,17 @@ out:
 
 _Static_assert(ADMIN_SESSION_IDLE <= ADMIN_SESSION_LIFETIME, "a session idles out first");
 
+static const char session_purge_sql[] = "DELETE FROM admin_sessions WHERE expires_at <= ?1";
+
 enum rerr
 admin_session_create(struct db *db, int64_t generation, int64_t now, struct admin_session *out)
 {
-	static const char purge_sql[] = "DELETE FROM admin_sessions WHERE expires_at <= ?1";
 	static const char ins_sql[] =
 	    "INSERT INTO admin_sessions (id_hash, csrf, created_at, last_seen, expires_at)"
 	    " SELECT ?1, ?2, ?3, ?3, ?4 FROM admin_password WHERE id = 1 AND generation = ?5";
 	char idh[2 * SHA256_DIGEST_LENGTH + 1];
-	sqlite3_stmt *st;
 	enum rerr e = RERR_DB;
-	int n;
+	int n = -1;
 
 	memset(out, 0, sizeof(*out));
 	random_secret(out->id);
@@ -383,26 +404,13 @@ admin_session_create(struct db *db, int64_t generation, int64_t now, struct admi
 	sha256_hex(out->id, idh);
 	out->created_at = out->last_seen = now;
 	out->expires_at = now + ADMIN_SESSION_IDLE;
-	if (db_begin(db) != RERR_OK)
-		goto out;
-	if ((st = db_stmt(db, purge_sql)) == NULL)
-		goto rollback;
-	sqlite3_bind_int64(st, 1, now);
-	if (step_done(db, st) < 0 || (st = db_stmt(db, ins_sql)) == NULL)
-		goto rollback;
-	sqlite3_bind_text(st, 1, idh, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 2, out->csrf, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(st, 3, now);
-	sqlite3_bind_int64(st, 4, out->expires_at);
-	sqlite3_bind_int64(st, 5, generation);
-	if ((n = step_done(db, st)) < 0)
-		goto rollback;
-	if (db_commit(db) == RERR_OK)
-		e = n == 1 ? RERR_OK : RERR_CONFLICT;
-	goto out;
-rollback:
-	db_rollback(db);
-out:
+	if (db_begin(db) == RERR_OK) {
+		if (run(db, session_purge_sql, "i", now) < 0 || (n = run(db, ins_sql, "ttiii", idh,
+		    out->csrf, now, out->expires_at, generation)) < 0)
+			db_rollback(db);
+		else if (db_commit(db) == RERR_OK)
+			e = n == 1 ? RERR_OK : RERR_CONFLICT;
+	}
 	if (e != RERR_OK)
 		memset(out, 0, sizeof(*out));
 	return e;
@@ -451,51 +459,13 @@ admin_session_check(struct db *db, const char *id, int64_t now, struct admin_ses
 	exp = now + ADMIN_SESSION_IDLE;
 	if (exp > out->created_at + ADMIN_SESSION_LIFETIME)
 		exp = out->created_at + ADMIN_SESSION_LIFETIME;
-	if (db_begin(db) != RERR_OK)
-		return RERR_DB;
-	if ((st = db_stmt(db, touch_sql)) == NULL) {
-		db_rollback(db);
-		return RERR_DB;
-	}
-	sqlite3_bind_text(st, 1, idh, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(st, 2, now);
-	sqlite3_bind_int64(st, 3, exp);
-	if ((n = step_done(db, st)) < 0) {
-		db_rollback(db);
-		return RERR_DB;
-	}
-	if (db_commit(db) != RERR_OK)
+	if ((n = run_tx(db, touch_sql, "tii", idh, now, exp)) < 0)
 		return RERR_DB;
 	if (n == 0)	/* logged out (or the password changed) meanwhile */
 		return RERR_NOT_FOUND;
 	out->last_seen = now;
 	out->expires_at = exp;
 	return RERR_OK;
-}
-
-/* Run a one-statement delete in its own transaction, binding text a or,
- * when a is NULL, int64 b as ?1 if it has one. The rows deleted, or -1. */
-static int
-delete_one(struct db *db, const char *sql, const char *a, int64_t b)
-{
-	sqlite3_stmt *st;
-	int n;
-
-	if (db_begin(db) != RERR_OK)
-		return -1;
-	if ((st = db_stmt(db, sql)) == NULL) {
-		db_rollback(db);
-		return -1;
-	}
-	if (a)
-		sqlite3_bind_text(st, 1, a, -1, SQLITE_STATIC);
-	else if (sqlite3_bind_parameter_count(st) > 0)
-		sqlite3_bind_int64(st, 1, b);
-	if ((n = step_done(db, st)) < 0) {
-		db_rollback(db);
-		return -1;
-	}
-	return db_commit(db) == RERR_OK ? n : -1;
 }
 
 enum rerr
@@ -508,7 +478,7 @@ admin_session_delete(struct db *db, const char *id)
 	if (!secret_ok(id))
 		return RERR_NOT_FOUND;
 	sha256_hex(id, idh);
-	n = delete_one(db, sql, idh, 0);
+	n = run_tx(db, sql, "t", idh);
 	return n < 0 ? RERR_DB : n == 0 ? RERR_NOT_FOUND : RERR_OK;
 }
 
@@ -517,15 +487,13 @@ admin_session_delete_all(struct db *db)
 {
 	static const char sql[] = "DELETE FROM admin_sessions";
 
-	return delete_one(db, sql, NULL, 0) < 0 ? RERR_DB : RERR_OK;
+	return run_tx(db, sql, "") < 0 ? RERR_DB : RERR_OK;
 }
 
 int
 admin_session_purge(struct db *db, int64_t now)
 {
-	static const char sql[] = "DELETE FROM admin_sessions WHERE expires_at <= ?1";
-
-	return delete_one(db, sql, NULL, now);
+	return run_tx(db, session_purge_sql, "i", now);
 }
 
 bool
@@ -577,7 +545,8 @@ wait_for(struct db *db, const char *client, int64_t count, int64_t limit, int64_
 	    "SELECT at FROM login_attempts WHERE ?1 IS NULL OR client = ?1"
 	    " ORDER BY at LIMIT 1 OFFSET ?2";
 	sqlite3_stmt *st;
-	int64_t at = now;
+	int64_t at = 0;
+	int rc;
 
 	if (count < limit)
 		return 0;
@@ -586,9 +555,11 @@ wait_for(struct db *db, const char *client, int64_t count, int64_t limit, int64_
 	if (client)
 		sqlite3_bind_text(st, 1, client, -1, SQLITE_STATIC);
 	sqlite3_bind_int64(st, 2, count - limit);
-	if (sqlite3_step(st) == SQLITE_ROW)
+	if ((rc = sqlite3_step(st)) == SQLITE_ROW)
 		at = sqlite3_column_int64(st, 0);
 	sqlite3_reset(st);
+	if (rc != SQLITE_ROW)
+		return -1;
 	return at + ADMIN_LOGIN_WINDOW - now > 0 ? at + ADMIN_LOGIN_WINDOW - now : 1;
 }
 
@@ -609,10 +580,8 @@ admin_login_allowed(struct db *db, const char *ip, int64_t now, int64_t *retry_a
 	client_key(ip, client);
 	if (db_begin(db) != RERR_OK)
 		return -1;
-	if ((st = db_stmt(db, purge_sql)) == NULL)
-		goto fail;
-	sqlite3_bind_int64(st, 1, now - ADMIN_LOGIN_WINDOW);
-	if (step_done(db, st) < 0 || (st = db_stmt(db, count_sql)) == NULL)
+	if (run(db, purge_sql, "i", now - ADMIN_LOGIN_WINDOW) < 0 ||
+	    (st = db_stmt(db, count_sql)) == NULL)
 		goto fail;
 	sqlite3_bind_text(st, 1, client, -1, SQLITE_STATIC);
 	rc = sqlite3_step(st);
@@ -632,11 +601,7 @@ admin_login_allowed(struct db *db, const char *ip, int64_t now, int64_t *retry_a
 			*retry_after = w1 > w2 ? w1 : w2;
 		return db_commit(db) == RERR_OK ? 0 : -1;
 	}
-	if ((st = db_stmt(db, ins_sql)) == NULL)
-		goto fail;
-	sqlite3_bind_text(st, 1, client, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(st, 2, now);
-	if (step_done(db, st) != 1)
+	if (run(db, ins_sql, "ti", client, now) != 1)
 		goto fail;
 	return db_commit(db) == RERR_OK ? 1 : -1;
 fail:
@@ -657,7 +622,7 @@ admin_login_record(struct db *db, const char *ip, int64_t now, bool ok)
 	char client[CLIENT_KEY_SIZE];
 	sqlite3_stmt *st;
 	int64_t id = 0;
-	int rc;
+	int rc, n;
 
 	client_key(ip, client);
 	if (db_begin(db) != RERR_OK)
@@ -671,17 +636,13 @@ admin_login_record(struct db *db, const char *ip, int64_t now, bool ok)
 	sqlite3_reset(st);
 	if (rc != SQLITE_ROW)
 		goto fail;
-	if (ok && id == 0)
-		return db_commit(db);
-	if ((st = db_stmt(db, ok ? ok_sql : id ? fail_sql : ins_sql)) == NULL)
-		goto fail;
-	if (id)
-		sqlite3_bind_int64(st, 1, id);
+	if (ok)
+		n = id ? run(db, ok_sql, "i", id) : 1;
+	else if (id)
+		n = run(db, fail_sql, "ii", id, now);
 	else
-		sqlite3_bind_text(st, 1, client, -1, SQLITE_STATIC);
-	if (!ok)
-		sqlite3_bind_int64(st, 2, now);
-	if (step_done(db, st) != 1)
+		n = run(db, ins_sql, "ti", client, now);
+	if (n != 1)
 		goto fail;
 	return db_commit(db);
 fail:
@@ -717,7 +678,6 @@ admin_token_create(struct db *db, const char *name, int64_t now, char token[ADMI
 	static const char sql[] =
 	    "INSERT INTO admin_tokens (name, token_hash, created_at) VALUES (?1, ?2, ?3)";
 	char th[2 * SHA256_DIGEST_LENGTH + 1];
-	sqlite3_stmt *st;
 
 	token[0] = '\0';
 	if (!name_ok(name))
@@ -725,26 +685,14 @@ admin_token_create(struct db *db, const char *name, int64_t now, char token[ADMI
 	memcpy(token, ADMIN_TOKEN_PREFIX, 4);
 	random_secret(token + 4);
 	sha256_hex(token, th);
-	if (db_begin(db) != RERR_OK)
-		goto fail;
-	if ((st = db_stmt(db, sql)) == NULL) {
-		db_rollback(db);
-		goto fail;
+	if (run_tx(db, sql, "tti", name ? name : "", th, now) != 1) {
+		OPENSSL_cleanse(token, ADMIN_TOKEN_LEN + 1);
+		return RERR_DB;
 	}
-	sqlite3_bind_text(st, 1, name ? name : "", -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 2, th, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(st, 3, now);
-	if (step_done(db, st) != 1) {
-		db_rollback(db);
-		goto fail;
-	}
+	/* The connection is still this db's: the rowid is ours. */
 	if (id)
 		*id = sqlite3_last_insert_rowid(db_handle(db));
-	if (db_commit(db) == RERR_OK)
-		return RERR_OK;
-fail:
-	OPENSSL_cleanse(token, ADMIN_TOKEN_LEN + 1);
-	return RERR_DB;
+	return RERR_OK;
 }
 
 enum rerr
@@ -777,19 +725,7 @@ admin_token_check(struct db *db, const char *token, int64_t now, int64_t *id)
 		return RERR_DB;
 	}
 	if (now - last >= ADMIN_SESSION_TOUCH) {
-		if (db_begin(db) != RERR_OK)
-			return RERR_DB;
-		if ((st = db_stmt(db, touch_sql)) == NULL) {
-			db_rollback(db);
-			return RERR_DB;
-		}
-		sqlite3_bind_int64(st, 1, tid);
-		sqlite3_bind_int64(st, 2, now);
-		if ((n = step_done(db, st)) < 0) {
-			db_rollback(db);
-			return RERR_DB;
-		}
-		if (db_commit(db) != RERR_OK)
+		if ((n = run_tx(db, touch_sql, "ii", tid, now)) < 0)
 			return RERR_DB;
 		if (n == 0)	/* revoked meanwhile */
 			return RERR_NOT_FOUND;
@@ -841,7 +777,7 @@ enum rerr
 admin_token_revoke(struct db *db, int64_t id)
 {
 	static const char sql[] = "DELETE FROM admin_tokens WHERE id = ?1";
-	int n = delete_one(db, sql, NULL, id);
+	int n = run_tx(db, sql, "i", id);
 
 	return n < 0 ? RERR_DB : n == 0 ? RERR_NOT_FOUND : RERR_OK;
 }
