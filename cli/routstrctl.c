@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "cmd_admin.h"
 #include "cmd_cashu.h"
 #include "cmd_money.h"
 #include "cmd_provider.h"
@@ -104,6 +105,8 @@ static const struct cli_command commands[] = {
 	{ "earnings", cli_earnings, "the operator's earnings per mint and unit (wallet less what users are owed)" },
 	{ "withdraw", cli_withdraw, "pay earnings over Lightning: BOLT11|ADDRESS|LNURL [--sats N] [--mint URL]" },
 	{ "provider", cli_provider, "upstream providers: list, add, map, enable, disable, remove" },
+	{ "set-password", cli_set_password, "set the dashboard password (one line of stdin, or --generate); ends every session" },
+	{ "admin-token", cli_admin_token, "bearer tokens for the admin API: create [--name N], list, revoke ID" },
 	{ "help", cmd_help, "list the commands" },
 };
 

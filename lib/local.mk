@@ -1,5 +1,5 @@
 # lib/: config, log, db, buffers, upstream relay, SSE framing, LNURL-pay client,
-# HTML templates.
+# HTML templates, the operator's credentials.
 libroutstr_a_SOURCES += \
 	lib/util.c lib/util.h \
 	lib/buf.c lib/buf.h \
@@ -15,4 +15,5 @@ libroutstr_a_SOURCES += \
 	lib/providers.c lib/providers.h \
 	lib/cron.c lib/cron.h \
 	lib/lnurl.c lib/lnurl.h \
-	lib/template.c lib/template.h
+	lib/template.c lib/template.h \
+	lib/admin_auth.c lib/admin_auth.h
