@@ -11,6 +11,7 @@
 #include "cmd_cashu.h"
 #include "cmd_money.h"
 #include "cmd_provider.h"
+#include "admin_auth.h"
 #include "conf.h"
 #include "db.h"
 #include "log.h"
@@ -68,6 +69,14 @@ cmd_migrate(int argc, char **argv)
 	}
 	printf("%s: applied %d migration(s); schema version %d\n", path, applied,
 	    db_schema_version(db));
+	{
+		char pw[ADMIN_GENERATED_SIZE];
+
+		/* First setup: the dashboard's password, shown once, here. */
+		if (admin_password_init(db, wall_sec(), pw) == 1)
+			printf("dashboard password (shown only now; change it with routstrctl "
+			    "set-password): %s\n", pw);
+	}
 	rc = 0;
 out:
 	db_close(db);

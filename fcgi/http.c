@@ -237,6 +237,13 @@ parse_params(struct req *r, char **envp)
 			add_header(r, xstrdup("content-length"), eq + 1, max);
 	}
 
+	{
+		const char *https = FCGX_GetParam("HTTPS", envp);
+		const char *scheme = FCGX_GetParam("REQUEST_SCHEME", envp);
+
+		r->https = (https && str_ieq(https, "on")) || (scheme && str_ieq(scheme, "https"));
+	}
+
 	/* The original path: REQUEST_URI where the server gives it (lighttpd,
 	 * Apache), else SCRIPT_NAME + PATH_INFO. */
 	uri = FCGX_GetParam("REQUEST_URI", envp);
@@ -562,6 +569,13 @@ preflight(struct req *r)
 	return true;
 }
 
+const char *
+req_prefix(const struct req *r)
+{
+	(void)r;
+	return "";
+}
+
 void
 http_serve(struct worker *w)
 {
@@ -638,6 +652,11 @@ http_serve(struct worker *w)
 		    (long long)r.content_length);
 		goto done;
 	}
+	/* The operator's routes: a login session (with its CSRF token on
+	 * anything but a read) or an admin token, checked here for every
+	 * route that declares it, before its handler runs. */
+	if (rt->auth == AUTH_ADMIN && admin_gate(&r) != 0)
+		goto done;
 	rt->handler(&r);
 	if (!r.headers_sent && !r.client_gone) {
 		/* A handler that wrote nothing is a bug; never leave the client hanging. */

@@ -49,6 +49,9 @@ struct req {
 	int status;
 	bool headers_sent;
 	bool client_gone;		/* a write failed: the client left */
+	bool https;			/* the web server says the client used TLS */
+	char csrf[48];			/* AUTH_ADMIN by a login session: its CSRF
+					 * token (the gate fills it), else "" */
 	bool authenticated;		/* the handler resolved the route's credential
 					 * (handlers/auth.c); a route that declares auth
 					 * cannot answer below 400 without it */
@@ -56,6 +59,10 @@ struct req {
 	struct buf out_headers;		/* "Name: value\r\n" lines not yet sent */
 	char *log_extra;		/* owned; extra fields for the access line */
 };
+
+/* The path the node is mounted under ("" at the root), for every URL the
+ * node generates (links, form actions, redirects, cookie paths). */
+const char *req_prefix(const struct req *r);
 
 /* A request header by lower-case name, borrowed from r; NULL if absent. */
 const char *req_header(const struct req *r, const char *name);

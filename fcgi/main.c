@@ -8,6 +8,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "admin_auth.h"
+#include "handlers/admin_view.h"
 #include "conf.h"
 #include "db.h"
 #include "funds.h"
@@ -104,6 +106,23 @@ main(int argc, char **argv)
 	if (providers_seed_env(db, c) != RERR_OK)
 		log_error("cannot seed the provider of UPSTREAM_BASE_URL");
 	recover_at_start(db);
+	/* The dashboard: a template error stops the program here, not a
+	 * user's page. A node without a password gets one shown once, on a
+	 * terminal only: under a web server stderr is a log file on disk,
+	 * where a password must not go (routstrctl migrate shows it). */
+	if (admin_view_init() != 0)
+		goto out;
+	if (isatty(STDERR_FILENO)) {
+		char pw[ADMIN_GENERATED_SIZE];
+
+		if (admin_password_init(db, wall_sec(), pw) == 1)
+			fprintf(stderr, "routstr: no dashboard password was set; generated one, shown "
+			    "only now: %s\nroutstr: log in at <your URL>/admin/ and change it, or run "
+			    "routstrctl set-password\n", pw);
+	} else if (admin_password_check(db, "", NULL) == RERR_NOT_FOUND) {
+		log_warn("no dashboard password is set: run routstrctl migrate (it shows a generated "
+		    "one once) or routstrctl set-password");
+	}
 	db_close(db);
 	db = NULL;
 

@@ -39,4 +39,37 @@ void h_model_paths_model(struct req *r);
 /* proxy.c */
 void h_proxy(struct req *r);
 
+/* The operator's dashboard (admin.c, admin_money.c, admin_setup.c). */
+void h_admin_static(struct req *r);
+void h_admin_login(struct req *r);
+void h_admin_logout(struct req *r);
+void h_admin_overview(struct req *r);
+void h_admin_keys(struct req *r);
+void h_admin_root(struct req *r);
+void h_admin_key(struct req *r);
+void h_admin_key_limits(struct req *r);
+void h_admin_withdraw_page(struct req *r);
+void h_admin_withdraw(struct req *r);
+void h_admin_withdraw_ln(struct req *r);
+void h_admin_payouts(struct req *r);
+void h_admin_transactions(struct req *r);
+void h_admin_logs(struct req *r);
+void h_admin_providers(struct req *r);
+void h_admin_provider_save(struct req *r);
+void h_admin_provider_toggle(struct req *r);
+void h_admin_settings(struct req *r);
+void h_admin_password(struct req *r);
+/* Its JSON API under /admin/api/ (admin_api.c). */
+void h_admin_api_login(struct req *r);
+void h_admin_api_logout(struct req *r);
+void h_admin_api_password(struct req *r);
+void h_admin_api_settings(struct req *r);
+void h_admin_api_balances(struct req *r);
+void h_admin_api_keys(struct req *r);
+void h_admin_api_key_patch(struct req *r);
+void h_admin_api_transactions(struct req *r);
+void h_admin_api_logs(struct req *r);
+void h_admin_api_usage(struct req *r);
+void h_admin_api_withdraw(struct req *r);
+
 #endif

@@ -215,14 +215,15 @@ settle_receipt(const struct funds_ctx *fc, const struct wallet_receipt *rec,
     struct funds_deposit *out)
 {
 	char owner[LEDGER_KEY_MAX + 1];
-	const char *who = rec->api_key_hash;
+	/* A fresh receipt is this call's, for beneficiary; an earlier one
+	 * names its own key. One that names no key is the node's (a foreign
+	 * swap's proofs, a donation): never credited to whoever presents the
+	 * same secrets again, whatever mint the token now claims. */
+	const char *who = fresh ? beneficiary : rec->api_key_hash;
 	int64_t msat = funds_to_msat(rec->credited, rec->unit);
 	bool created = false, now = false;
 	enum rerr e;
 
-	/* A receipt that names no key is the node's (a foreign swap's
-	 * proofs, a donation): never credited to whoever presents the same
-	 * secrets again, whatever mint the token now claims. */
 	if (who[0] == '\0')
 		return FUNDS_SPENT;
 

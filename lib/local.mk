@@ -16,4 +16,5 @@ libroutstr_a_SOURCES += \
 	lib/cron.c lib/cron.h \
 	lib/lnurl.c lib/lnurl.h \
 	lib/template.c lib/template.h \
-	lib/admin_auth.c lib/admin_auth.h
+	lib/admin_auth.c lib/admin_auth.h \
+	lib/report.c lib/report.h

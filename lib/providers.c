@@ -404,6 +404,22 @@ providers_add(struct db *db, const char *slug, const char *type, const char *bas
 }
 
 enum rerr
+providers_update(struct db *db, const char *slug, const char *type, const char *base_url,
+    const char *api_key, int64_t fee_ppm, int64_t priority)
+{
+	static const char sql[] =
+	    "UPDATE providers SET type = ?2, base_url = ?3, api_key = coalesce(?4, api_key),"
+	    " fee_ppm = nullif(?5, -1), priority = ?6 WHERE slug = ?1";
+	int n;
+
+	if (slug == NULL || type == NULL || base_url == NULL ||
+	    (fee_ppm != -1 && fee_ppm < 1000000))
+		return RERR_INVALID;
+	n = run(db, sql, "ttttii", slug, type, base_url, api_key, fee_ppm, priority);
+	return n < 0 ? RERR_DB : n == 0 ? RERR_NOT_FOUND : RERR_OK;
+}
+
+enum rerr
 providers_set_enabled(struct db *db, const char *slug, bool enabled)
 {
 	static const char sql[] = "UPDATE providers SET enabled = ?2 WHERE slug = ?1";

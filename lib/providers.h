@@ -83,6 +83,9 @@ const char *providers_type_of_url(const char *base_url);
 /* Operator changes (routstrctl provider ...). */
 enum rerr providers_add(struct db *db, const char *slug, const char *type, const char *base_url,
     const char *api_key, int64_t fee_ppm, int64_t priority);
+/* Change an existing provider (api_key NULL: keep it). RERR_NOT_FOUND. */
+enum rerr providers_update(struct db *db, const char *slug, const char *type, const char *base_url,
+    const char *api_key, int64_t fee_ppm, int64_t priority);
 enum rerr providers_set_enabled(struct db *db, const char *slug, bool enabled);
 enum rerr providers_remove(struct db *db, const char *slug);
 enum rerr providers_map(struct db *db, const char *slug, const char *model_id,

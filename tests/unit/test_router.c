@@ -13,9 +13,9 @@ static void h_b(struct req *r) { (void)r; }
 static void h_c(struct req *r) { (void)r; }
 
 static const struct route table[] = {
-	{ "/v1/info", MATCH_EXACT, HTTP_M(HTTP_GET), AUTH_NONE, 0, h_a, "a" },
-	{ "/v1/chat/completions", MATCH_EXACT, HTTP_M(HTTP_POST), AUTH_KEY, 0, h_b, "b" },
-	{ "/v1/balance/", MATCH_PREFIX, HTTP_M(HTTP_GET) | HTTP_M(HTTP_POST), AUTH_KEY, 0, h_c, "c" },
+	{ "/v1/info", MATCH_EXACT, HTTP_M(HTTP_GET), AUTH_NONE, 0, h_a, "a", 0 },
+	{ "/v1/chat/completions", MATCH_EXACT, HTTP_M(HTTP_POST), AUTH_KEY, 0, h_b, "b", 0 },
+	{ "/v1/balance/", MATCH_PREFIX, HTTP_M(HTTP_GET) | HTTP_M(HTTP_POST), AUTH_KEY, 0, h_c, "c", 0 },
 };
 
 START_TEST(matches)
@@ -52,8 +52,8 @@ END_TEST
 
 /* A fallback takes only paths no other route knows, and never makes a 405. */
 static const struct route with_fallback[] = {
-	{ "/v1/info", MATCH_EXACT, HTTP_M(HTTP_GET), AUTH_NONE, 0, h_a, "a" },
-	{ "/v1/", MATCH_FALLBACK, HTTP_M(HTTP_POST), AUTH_KEY, 0, h_b, "b" },
+	{ "/v1/info", MATCH_EXACT, HTTP_M(HTTP_GET), AUTH_NONE, 0, h_a, "a", 0 },
+	{ "/v1/", MATCH_FALLBACK, HTTP_M(HTTP_POST), AUTH_KEY, 0, h_b, "b", 0 },
 };
 
 START_TEST(fallback)

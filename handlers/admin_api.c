@@ -1,0 +1,442 @@
+/* admin_api: the operator's JSON API under /admin/api/, in Routstr's routes
+ * and shapes where they exist (reference: routstr-ops.md 2.4), for scripts
+ * and Routstr's own dashboard. Authenticated by the gate (admin_gate.c): a
+ * login session (cookie + CSRF token, or its id as a bearer token, which is
+ * what POST /admin/api/login hands out, as Routstr does) or an admin token.
+ * Errors are {"detail": ..., "request_id"} as Routstr's are. */
+#include "config.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "admin_auth.h"
+#include "admin_gate.h"
+#include "cashu/wallet.h"
+#include "conf.h"
+#include "funds.h"
+#include "handlers.h"
+#include "json.h"
+#include "ledger.h"
+#include "lnout.h"
+#include "log.h"
+#include "report.h"
+#include "server.h"
+#include "util.h"
+
+#define API_ROWS_MAX 500
+
+static void
+detail(struct req *r, int status, const char *msg)
+{
+	struct json_object *o = json_object_new_object();
+
+	json_object_object_add(o, "detail", json_object_new_string(msg));
+	json_object_object_add(o, "request_id", json_object_new_string(r->id));
+	resp_json(r, status, o);
+}
+
+static struct json_object *
+body_json(struct req *r)
+{
+	const char *why = NULL;
+	struct json_object *o;
+
+	if (r->body == NULL)
+		return NULL;
+	o = json_parse_strict(r->body, r->body_len, &why);
+	if (o && !json_object_is_type(o, json_type_object)) {
+		json_object_put(o);
+		return NULL;
+	}
+	return o;
+}
+
+/* A whole-number query parameter in [min, max], else dflt. */
+static int64_t
+query_int(const struct req *r, const char *name, int64_t min, int64_t max, int64_t dflt)
+{
+	char *s = req_query(r, name);
+	int64_t v = dflt;
+
+	if (s && parse_i64(s, min, max, &v) < 0)
+		v = dflt;
+	free(s);
+	return v;
+}
+
+/* ------------------------------------------------------------ login */
+
+/* POST /admin/api/login {password}: {ok, token, expires_in}. The token is
+ * a login session's id, used as a bearer token. AUTH_NONE route, with the
+ * login rate limit. */
+void
+h_admin_api_login(struct req *r)
+{
+	struct json_object *b = body_json(r), *o;
+	const char *pw = b ? json_get_str(b, "password") : NULL;
+	const char *ip = r->remote_addr ? r->remote_addr : "";
+	struct admin_session s;
+	int64_t now = wall_sec(), retry = 0, gen = 0;
+	char ra[24];
+	enum rerr e;
+
+	if (admin_login_allowed(r->worker->db, ip, now, &retry) <= 0) {
+		snprintf(ra, sizeof(ra), "%lld", (long long)(retry > 0 ? retry : 60));
+		resp_header(r, "Retry-After", ra);
+		detail(r, 429, "Too many login attempts");
+		goto out;
+	}
+	e = pw && strlen(pw) <= ADMIN_PASSWORD_MAX ? admin_password_check(r->worker->db, pw, &gen) :
+	    RERR_INVALID;
+	admin_login_record(r->worker->db, ip, now, e == RERR_OK);
+	if (e == RERR_NOT_FOUND) {
+		detail(r, 500, "Admin password not configured");
+		goto out;
+	}
+	if (e != RERR_OK) {
+		detail(r, 401, "Invalid password");
+		goto out;
+	}
+	if (admin_session_create(r->worker->db, gen, now, &s) != RERR_OK) {
+		detail(r, 500, "Internal server error");
+		goto out;
+	}
+	o = json_object_new_object();
+	json_object_object_add(o, "ok", json_object_new_boolean(1));
+	json_object_object_add(o, "token", json_object_new_string(s.id));
+	json_object_object_add(o, "expires_in", json_object_new_int64(s.expires_at - now));
+	json_object_object_add(o, "csrf_token", json_object_new_string(s.csrf));
+	resp_json(r, 200, o);
+out:
+	json_object_put(b);
+}
+
+void
+h_admin_api_logout(struct req *r)
+{
+	struct admin_session s;
+	const char *auth = req_header(r, "authorization");
+	struct json_object *o = json_object_new_object();
+
+	if (admin_session_of(r, &s))
+		admin_session_delete(r->worker->db, s.id);
+	else if (auth && str_iprefix(auth, "Bearer "))
+		admin_session_delete(r->worker->db, auth + 7);
+	json_object_object_add(o, "ok", json_object_new_boolean(1));
+	resp_json(r, 200, o);
+}
+
+void
+h_admin_api_password(struct req *r)
+{
+	struct json_object *b = body_json(r), *o;
+	const char *cur = b ? json_get_str(b, "current_password") : NULL;
+	const char *pw = b ? json_get_str(b, "new_password") : NULL;
+
+	if (cur == NULL || pw == NULL) {
+		detail(r, 400, "current_password and new_password are required");
+	} else if (admin_password_check(r->worker->db, cur, NULL) != RERR_OK) {
+		detail(r, 401, "Current password is incorrect");
+	} else if (admin_password_set(r->worker->db, pw, wall_sec()) != RERR_OK) {
+		detail(r, 400, "The new password must be 12 to 1024 characters");
+	} else {
+		o = json_object_new_object();
+		json_object_object_add(o, "ok", json_object_new_boolean(1));
+		json_object_object_add(o, "message", json_object_new_string(
+		    "Password updated successfully; every session has ended"));
+		resp_json(r, 200, o);
+	}
+	json_object_put(b);
+}
+
+/* ------------------------------------------------------------ reads */
+
+/* GET /admin/api/settings: every setting as flat JSON (lower-case keys),
+ * secrets as "[REDACTED]" when set. */
+void
+h_admin_api_settings(struct req *r)
+{
+	const struct conf *c = conf_get();
+	struct json_object *o = json_object_new_object();
+	char name[64];
+	size_t k, i;
+
+	for (k = 0; k < CONF__MAX; k++) {
+		const char *env = conf_defs[k].env, *val = conf_str(c, (enum conf_key)k);
+
+		for (i = 0; env[i] && i + 1 < sizeof(name); i++)
+			name[i] = (char)(env[i] >= 'A' && env[i] <= 'Z' ? env[i] + 32 : env[i]);
+		name[i] = '\0';
+		if (strstr(env, "KEY") || strstr(env, "SECRET") || strstr(env, "NSEC"))
+			json_object_object_add(o, name, json_object_new_string(*val ? "[REDACTED]" : ""));
+		else
+			json_object_object_add(o, name, json_object_new_string(val));
+	}
+	resp_json(r, 200, o);
+}
+
+/* GET /admin/api/balances: per trusted mint and unit, in that unit. */
+void
+h_admin_api_balances(struct req *r)
+{
+	struct ledger_earnings *rows = xcalloc(LEDGER_EARNINGS_MAX, sizeof(*rows));
+	struct json_object *a = json_object_new_array();
+	size_t n = 0, i;
+
+	if (ledger_earnings(r->worker->db, conf_str(conf_get(), CONF_PRIMARY_MINT_URL), rows,
+	    LEDGER_EARNINGS_MAX, &n) == RERR_OK)
+		for (i = 0; i < n; i++) {
+			struct json_object *o = json_object_new_object();
+			int64_t per = strcmp(rows[i].unit, "msat") == 0 ? 1 : 1000;
+
+			json_object_object_add(o, "mint_url", json_object_new_string(rows[i].mint));
+			json_object_object_add(o, "unit", json_object_new_string(rows[i].unit));
+			json_object_object_add(o, "wallet_balance",
+			    json_object_new_int64(rows[i].held / per));
+			/* Liabilities round up, earnings down (docs/money.md). */
+			json_object_object_add(o, "user_balance",
+			    json_object_new_int64((rows[i].users + rows[i].pending + per - 1) / per));
+			json_object_object_add(o, "owner_balance", json_object_new_int64(
+			    rows[i].earned >= 0 ? rows[i].earned / per : -((-rows[i].earned + per - 1) / per)));
+			json_object_array_add(a, o);
+		}
+	free(rows);
+	resp_json(r, 200, a);
+}
+
+/* GET /admin/api/temporary-balances?search&limit&offset */
+void
+h_admin_api_keys(struct req *r)
+{
+	size_t limit = (size_t)query_int(r, "limit", 1, API_ROWS_MAX, 50);
+	size_t offset = (size_t)query_int(r, "offset", 0, INT32_MAX, 0);
+	struct report_key *rows = xcalloc(limit, sizeof(*rows));
+	struct json_object *o = json_object_new_object(), *a = json_object_new_array(), *t;
+	char *q = req_query(r, "search");
+	int64_t total = 0, held = 0, spent = 0, reqs = 0;
+	size_t n = 0, i;
+
+	if (q && strlen(q) > 128)
+		q[128] = '\0';
+	report_keys(r->worker->db, q, offset, rows, limit, &n, &total, &held);
+	for (i = 0; i < n; i++) {
+		struct json_object *k = json_object_new_object();
+
+		json_object_object_add(k, "hashed_key", json_object_new_string(rows[i].hash));
+		json_object_object_add(k, "balance", json_object_new_int64(rows[i].balance));
+		json_object_object_add(k, "total_spent", json_object_new_int64(rows[i].total_spent));
+		json_object_object_add(k, "total_requests",
+		    json_object_new_int64(rows[i].total_requests));
+		json_object_object_add(k, "refund_address", rows[i].refund_address[0] ?
+		    json_object_new_string(rows[i].refund_address) : NULL);
+		json_object_object_add(k, "parent_key_hash", rows[i].parent[0] ?
+		    json_object_new_string(rows[i].parent) : NULL);
+		json_object_object_add(k, "created_at", json_object_new_int64(rows[i].created_at));
+		json_object_array_add(a, k);
+		spent += rows[i].total_spent;
+		reqs += rows[i].total_requests;
+	}
+	json_object_object_add(o, "balances", a);
+	json_object_object_add(o, "total", json_object_new_int64(total));
+	t = json_object_new_object();
+	json_object_object_add(t, "total_balance", json_object_new_int64(held));
+	json_object_object_add(t, "total_spent", json_object_new_int64(spent));
+	json_object_object_add(t, "total_requests", json_object_new_int64(reqs));
+	json_object_object_add(o, "totals", t);
+	resp_json(r, 200, o);
+	free(rows);
+	free(q);
+}
+
+/* GET /admin/api/transactions?source&limit */
+void
+h_admin_api_transactions(struct req *r)
+{
+	size_t limit = (size_t)query_int(r, "limit", 1, API_ROWS_MAX, 50), n = 0, i;
+	struct report_tx *tx = xcalloc(limit, sizeof(*tx));
+	struct json_object *o = json_object_new_object(), *a = json_object_new_array();
+	char *source = req_query(r, "source");
+
+	if (source && strlen(source) > 31)
+		source[31] = '\0';
+	report_transactions(r->worker->db, source, tx, limit, &n);
+	for (i = 0; i < n; i++) {
+		struct json_object *t = json_object_new_object();
+
+		json_object_object_add(t, "id", json_object_new_int64(tx[i].id));
+		json_object_object_add(t, "type", json_object_new_string(tx[i].direction));
+		json_object_object_add(t, "source", json_object_new_string(tx[i].source));
+		json_object_object_add(t, "amount", json_object_new_int64(tx[i].amount));
+		json_object_object_add(t, "unit", json_object_new_string(tx[i].unit));
+		json_object_object_add(t, "mint_url", json_object_new_string(tx[i].mint));
+		json_object_object_add(t, "api_key_hashed_key", tx[i].key[0] ?
+		    json_object_new_string(tx[i].key) : NULL);
+		json_object_object_add(t, "status", json_object_new_string(tx[i].status));
+		json_object_object_add(t, "created_at", json_object_new_int64(tx[i].created_at));
+		json_object_array_add(a, t);
+	}
+	json_object_object_add(o, "transactions", a);
+	json_object_object_add(o, "total", json_object_new_int64((int64_t)n));
+	resp_json(r, 200, o);
+	free(tx);
+	free(source);
+}
+
+/* GET /admin/api/logs?request_id&limit: the requests the ledger recorded. */
+void
+h_admin_api_logs(struct req *r)
+{
+	size_t limit = (size_t)query_int(r, "limit", 1, API_ROWS_MAX, 100), n = 0, i;
+	struct report_request *rq = xcalloc(limit, sizeof(*rq));
+	struct json_object *o = json_object_new_object(), *a = json_object_new_array();
+	char *id = req_query(r, "request_id");
+
+	if (id && strlen(id) > 39)
+		id[39] = '\0';
+	report_requests(r->worker->db, id, rq, limit, &n);
+	for (i = 0; i < n; i++) {
+		struct json_object *e = json_object_new_object();
+
+		json_object_object_add(e, "request_id", json_object_new_string(rq[i].request_id));
+		json_object_object_add(e, "model", json_object_new_string(rq[i].model));
+		json_object_object_add(e, "reserved_msats", json_object_new_int64(rq[i].reserved));
+		json_object_object_add(e, "charged_msats", rq[i].charged >= 0 ?
+		    json_object_new_int64(rq[i].charged) : NULL);
+		json_object_object_add(e, "status", json_object_new_string(rq[i].state));
+		json_object_object_add(e, "status_code", json_object_new_int(rq[i].status));
+		json_object_object_add(e, "timestamp", json_object_new_int64(rq[i].created_at));
+		json_object_array_add(a, e);
+	}
+	json_object_object_add(o, "entries", a);
+	json_object_object_add(o, "total", json_object_new_int64((int64_t)n));
+	resp_json(r, 200, o);
+	free(rq);
+	free(id);
+}
+
+/* GET /admin/api/usage/summary?hours=24 */
+void
+h_admin_api_usage(struct req *r)
+{
+	int64_t hours = query_int(r, "hours", 1, 24 * 366, 24);
+	struct report_bucket b;
+	struct json_object *o = json_object_new_object();
+
+	memset(&b, 0, sizeof(b));
+	report_usage(r->worker->db, wall_sec(), hours * 3600, &b, 1);
+	json_object_object_add(o, "hours", json_object_new_int64(hours));
+	json_object_object_add(o, "total_requests", json_object_new_int64(b.requests));
+	json_object_object_add(o, "revenue_msats", json_object_new_int64(b.revenue_msat));
+	json_object_object_add(o, "revenue_sats", json_object_new_int64(b.revenue_msat / 1000));
+	resp_json(r, 200, o);
+}
+
+/* ------------------------------------------------------------ writes */
+
+/* PATCH /admin/api/apikeys/{hashed_key} {balance_limit?, balance_limit_reset?,
+ * validity_date?}: null or absent keeps a value. */
+void
+h_admin_api_key_patch(struct req *r)
+{
+	const char *hash = r->path + strlen("/admin/api/apikeys/");
+	struct json_object *b = body_json(r), *o;
+	struct ledger_key k;
+	struct ledger_limits lim;
+	const char *reset;
+	int64_t v;
+
+	if (b == NULL) {
+		detail(r, 400, "A JSON object is required");
+		return;
+	}
+	if (strlen(hash) > LEDGER_KEY_MAX || ledger_key_get(r->worker->db, hash, &k, NULL) != RERR_OK) {
+		detail(r, 404, "API key not found");
+		goto out;
+	}
+	lim = k.lim;
+	if (json_get(b, "balance_limit")) {
+		if (json_get_i64(b, "balance_limit", &v) < 0 || v < 0) {
+			detail(r, 400, "balance_limit must be a non-negative integer (msat)");
+			goto out;
+		}
+		lim.has_limit = true;
+		lim.balance_limit = v;
+	}
+	if ((reset = json_get_str(b, "balance_limit_reset")) != NULL) {
+		lim.reset = ledger_reset_parse(reset);
+		if (*reset && lim.reset == LEDGER_RESET_NONE) {
+			detail(r, 400, "balance_limit_reset must be daily, weekly or monthly");
+			goto out;
+		}
+	}
+	if (json_get(b, "validity_date")) {
+		if (json_get_i64(b, "validity_date", &v) < 0 || v < 0) {
+			detail(r, 400, "validity_date must be a Unix time");
+			goto out;
+		}
+		lim.has_validity = true;
+		lim.validity_date = v;
+	}
+	if (ledger_key_set_limits(r->worker->db, hash, &lim) != RERR_OK) {
+		detail(r, 500, "Internal server error");
+		goto out;
+	}
+	o = json_object_new_object();
+	json_object_object_add(o, "hashed_key", json_object_new_string(hash));
+	json_object_object_add(o, "balance_limit", lim.has_limit ?
+	    json_object_new_int64(lim.balance_limit) : NULL);
+	json_object_object_add(o, "balance_limit_reset", lim.reset != LEDGER_RESET_NONE ?
+	    json_object_new_string(ledger_reset_name(lim.reset)) : NULL);
+	json_object_object_add(o, "validity_date", lim.has_validity ?
+	    json_object_new_int64(lim.validity_date) : NULL);
+	resp_json(r, 200, o);
+out:
+	json_object_put(b);
+}
+
+/* POST /admin/withdraw {amount, mint_url?, unit?}: {token, mint_url}, from
+ * the earnings only (Routstr lets its admin take users' funds; we do not). */
+void
+h_admin_api_withdraw(struct req *r)
+{
+	struct json_object *b = body_json(r), *o;
+	const char *mint = b ? json_get_str(b, "mint_url") : NULL, *unit = NULL;
+	struct funds_ctx fc = { r->worker->db, r->worker->up, r->id };
+	struct lnout_result res;
+	enum funds_status fs;
+	char *token = NULL;
+	int64_t amount = 0, per;
+	const char *ct = req_header(r, "content-type");
+
+	/* The dashboard's form posts here too. */
+	if (ct && str_iprefix(ct, "application/x-www-form-urlencoded")) {
+		json_object_put(b);
+		h_admin_withdraw(r);
+		return;
+	}
+	if (b)
+		unit = json_get_str(b, "unit");
+	unit = unit ? unit : "sat";
+	per = strcmp(unit, "msat") == 0 ? 1 : 1000;
+	if (b == NULL || json_get_i64(b, "amount", &amount) < 0 || amount <= 0 ||
+	    amount > INT64_MAX / 1000 || (strcmp(unit, "sat") != 0 && strcmp(unit, "msat") != 0)) {
+		detail(r, 400, "Withdrawal amount must be positive");
+		goto out;
+	}
+	fs = lnout_payout_token(&fc, mint, unit, amount * per, &token, &res);
+	if (fs != FUNDS_OK) {
+		detail(r, fs == FUNDS_NOTHING ? 400 : fs == FUNDS_PENDING ? 409 : 502,
+		    fs == FUNDS_NOTHING ? "Insufficient earnings (users' balances are not withdrawable)" :
+		    fs == FUNDS_PENDING ? "Another payout is running" : "The mint did not make the token");
+		goto out;
+	}
+	o = json_object_new_object();
+	json_object_object_add(o, "token", json_object_new_string(token));
+	json_object_object_add(o, "mint_url", json_object_new_string(mint && *mint ? mint :
+	    conf_str(conf_get(), CONF_PRIMARY_MINT_URL)));
+	resp_json(r, 200, o);
+out:
+	free(token);
+	json_object_put(b);
+}

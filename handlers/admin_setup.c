@@ -1,0 +1,243 @@
+/* admin_setup: the dashboard's setup pages: upstream providers (list, add,
+ * edit, enable and disable), the settings and where each value comes from,
+ * and the password. AUTH_ADMIN routes: the gate ran before (admin_gate.c). */
+#include "config.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "admin.h"
+#include "admin_auth.h"
+#include "admin_view.h"
+#include "conf.h"
+#include "handlers.h"
+#include "log.h"
+#include "providers.h"
+#include "report.h"
+#include "server.h"
+#include "util.h"
+
+#define PROVIDER_ROWS 64
+
+/* ------------------------------------------------------------ providers */
+
+static void
+providers_page(struct req *r, int status, const char *flash, const char *error)
+{
+	struct report_provider *rows = xcalloc(PROVIDER_ROWS, sizeof(*rows));
+	struct view v;
+	size_t n = 0, i, row;
+
+	view_init(&v);
+	view_set(&v, AK_title, "Providers");
+	view_flag(&v, AK_nav_providers, true);
+	if (flash)
+		view_set(&v, AK_flash, "%s", flash);
+	if (error)
+		view_set(&v, AK_error, "%s", error);
+	if (report_providers(r->worker->db, rows, PROVIDER_ROWS, &n) == RERR_OK)
+		for (i = 0; i < n; i++) {
+			row = view_row(&v, AK_providers);
+			view_cell(&v, AK_providers, row, AK_pv_slug, "%s", rows[i].slug);
+			view_cell(&v, AK_providers, row, AK_pv_type, "%s", rows[i].type);
+			view_cell(&v, AK_providers, row, AK_pv_url, "%s", rows[i].base_url);
+			if (rows[i].fee_ppm < 0)
+				view_cell(&v, AK_providers, row, AK_pv_fee, "default");
+			else
+				view_cell(&v, AK_providers, row, AK_pv_fee, "%lld.%06lld",
+				    (long long)(rows[i].fee_ppm / 1000000),
+				    (long long)(rows[i].fee_ppm % 1000000));
+			view_cell(&v, AK_providers, row, AK_pv_priority, "%lld",
+			    (long long)rows[i].priority);
+			view_cell(&v, AK_providers, row, AK_pv_state, "%s%s%s",
+			    rows[i].enabled ? "enabled" : "disabled", rows[i].from_env ? ", from settings" : "",
+			    rows[i].has_key ? ", key set" : "");
+			view_cell(&v, AK_providers, row, AK_pv_toggle, "%s",
+			    rows[i].enabled ? "Disable" : "Enable");
+		}
+	admin_render(r, status, "providers", &v);
+	view_free(&v);
+	free(rows);
+}
+
+void
+h_admin_providers(struct req *r)
+{
+	providers_page(r, 200, NULL, NULL);
+}
+
+/* A fee as the operator types it ("1.05") in ppm: 1000000 = 1.0. */
+static int
+fee_ppm(const char *s, int64_t *out)
+{
+	int64_t whole = 0, frac = 0, scale = 100000;
+	const char *dot = strchr(s, '.');
+	char w[24];
+
+	if (*s == '\0' || strlen(s) > 20)
+		return -1;
+	snprintf(w, sizeof(w), "%.*s", dot ? (int)(dot - s) : (int)strlen(s), s);
+	if (parse_i64(w, 0, 1000, &whole) < 0)
+		return -1;
+	if (dot) {
+		const char *p;
+
+		if (dot[1] == '\0' || strlen(dot + 1) > 6)
+			return -1;
+		for (p = dot + 1; *p; p++, scale /= 10) {
+			if (*p < '0' || *p > '9')
+				return -1;
+			frac += (*p - '0') * scale;
+		}
+	}
+	*out = whole * 1000000 + frac;
+	return 0;
+}
+
+static bool
+slug_ok(const char *s)
+{
+	size_t i, n = strlen(s);
+
+	if (n == 0 || n > 64 || s[0] == '-')
+		return false;
+	for (i = 0; i < n; i++)
+		if (!((s[i] >= 'a' && s[i] <= 'z') || (s[i] >= '0' && s[i] <= '9') || s[i] == '-'))
+			return false;
+	return true;
+}
+
+void
+h_admin_provider_save(struct req *r)
+{
+	char *slug = admin_form(r, "slug", 64, false), *type = admin_form(r, "type", 16, false);
+	char *url = admin_form(r, "base_url", 1024, false), *key = admin_form(r, "api_key", 4096, false);
+	char *fee = admin_form(r, "fee", 24, false), *prio = admin_form(r, "priority", 12, false);
+	int64_t ppm = -1, priority = 100;
+	const char *error = NULL;
+	enum rerr e;
+
+	if (slug == NULL || !slug_ok(slug))
+		error = "The slug is lower-case letters, digits and '-'.";
+	else if (type == NULL || (strcmp(type, "openai") != 0 && strcmp(type, "openrouter") != 0 &&
+	    strcmp(type, "anthropic") != 0 && strcmp(type, "generic") != 0))
+		error = "Unknown provider type.";
+	else if (url == NULL || (strncmp(url, "https://", 8) != 0 && strncmp(url, "http://", 7) != 0))
+		error = "The base URL must be http(s)://...";
+	else if (fee && *fee && (fee_ppm(fee, &ppm) < 0 || ppm < 1000000))
+		error = "The fee is a number of at least 1 (1.05 = 5 % on top of the upstream's price).";
+	else if (prio && *prio && parse_i64(prio, -1000000, 1000000, &priority) < 0)
+		error = "The priority is a whole number.";
+	if (error == NULL) {
+		e = providers_update(r->worker->db, slug, type, url, key && *key ? key : NULL, ppm,
+		    priority);
+		if (e == RERR_NOT_FOUND)
+			e = providers_add(r->worker->db, slug, type, url, key && *key ? key : NULL, ppm,
+			    priority);
+		if (e != RERR_OK)
+			error = "The provider could not be saved.";
+		else
+			log_info("request %s: dashboard: provider %s saved", r->id, slug);
+	}
+	providers_page(r, error ? 400 : 200, error ? NULL : "Provider saved.", error);
+	free(slug);
+	free(type);
+	free(url);
+	free(key);
+	free(fee);
+	free(prio);
+}
+
+void
+h_admin_provider_toggle(struct req *r)
+{
+	struct report_provider *rows = xcalloc(PROVIDER_ROWS, sizeof(*rows));
+	char *q = admin_form(r, "slug", 64, false);
+	char slug[65];
+	size_t n = 0, i;
+	enum rerr e = RERR_NOT_FOUND;
+
+	snprintf(slug, sizeof(slug), "%s", q ? q : "");
+	free(q);
+	if (slug_ok(slug) && report_providers(r->worker->db, rows, PROVIDER_ROWS, &n) == RERR_OK)
+		for (i = 0; i < n; i++)
+			if (strcmp(rows[i].slug, slug) == 0)
+				e = providers_set_enabled(r->worker->db, slug, !rows[i].enabled);
+	free(rows);
+	if (e == RERR_OK)
+		log_info("request %s: dashboard: provider %s toggled", r->id, slug);
+	providers_page(r, e == RERR_OK ? 200 : 404, e == RERR_OK ? "Provider changed." : NULL,
+	    e == RERR_OK ? NULL : "No such provider.");
+}
+
+/* ------------------------------------------------------------ settings */
+
+/* Whether a setting holds a secret: shown only as set or not. */
+static bool
+secret(const char *name)
+{
+	return strstr(name, "KEY") || strstr(name, "SECRET") || strstr(name, "NSEC") ||
+	    strstr(name, "PASSWORD");
+}
+
+static void
+settings_page(struct req *r, int status, const char *flash, const char *error)
+{
+	const struct conf *c = conf_get();
+	struct view v;
+	size_t k, row;
+
+	view_init(&v);
+	view_set(&v, AK_title, "Settings");
+	view_flag(&v, AK_nav_settings, true);
+	if (flash)
+		view_set(&v, AK_flash, "%s", flash);
+	if (error)
+		view_set(&v, AK_error, "%s", error);
+	for (k = 0; k < CONF__MAX; k++) {
+		const char *val = conf_str(c, (enum conf_key)k);
+
+		row = view_row(&v, AK_settings);
+		view_cell(&v, AK_settings, row, AK_s_name, "%s", conf_defs[k].env);
+		if (secret(conf_defs[k].env))
+			view_cell(&v, AK_settings, row, AK_s_value, "%s", *val ? "(set, hidden)" : "");
+		else
+			view_cell(&v, AK_settings, row, AK_s_value, "%s", val);
+		view_cell(&v, AK_settings, row, AK_s_source, "%s", conf_source(c, (enum conf_key)k));
+		view_cell(&v, AK_settings, row, AK_s_help, "%s", conf_defs[k].help);
+	}
+	admin_render(r, status, "settings", &v);
+	view_free(&v);
+}
+
+void
+h_admin_settings(struct req *r)
+{
+	settings_page(r, 200, NULL, NULL);
+}
+
+void
+h_admin_password(struct req *r)
+{
+	char *cur = admin_form(r, "current_password", ADMIN_PASSWORD_MAX, false);
+	char *pw = admin_form(r, "new_password", ADMIN_PASSWORD_MAX, false);
+	enum rerr e = RERR_INVALID;
+
+	if (cur && admin_password_check(r->worker->db, cur, NULL) != RERR_OK) {
+		settings_page(r, 400, NULL, "The current password is wrong.");
+		goto out;
+	}
+	if (cur && pw)
+		e = admin_password_set(r->worker->db, pw, wall_sec());
+	if (e != RERR_OK) {
+		settings_page(r, 400, NULL, "The new password must be 12 to 1024 characters.");
+		goto out;
+	}
+	/* Every session ended with the old password: log in again. */
+	log_info("request %s: dashboard: password changed", r->id);
+	admin_redirect(r, "/admin/login");
+out:
+	free(cur);
+	free(pw);
+}

@@ -1,0 +1,181 @@
+// The operator's dashboard under lighttpd, over plain HTTP (the browser
+// test is dashboard-browser.test.mjs): who may do what. A login sets an
+// HttpOnly, SameSite=Strict session cookie; every page needs it; every form
+// post needs the session's CSRF token; wrong passwords are rate-limited;
+// the JSON admin API takes a session id or an admin token as a bearer
+// token; users' balances are never withdrawable as earnings.
+
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { fundedKey, startStack } from './lib/harness.mjs';
+import {
+	assertAuditClean, bearer, moneyPrerequisites, routstrctl, routstrctlBinary, stopAndAudit,
+} from './lib/money.mjs';
+
+const pre = moneyPrerequisites(['lighttpd']);
+export const PASSWORD = 'correct horse battery staple';
+
+// routstrctl with stdin (set-password reads the password from it).
+function ctlInput(h, args, input) {
+	const rundir = h.server.rundir;
+	const owner = {};
+	if (process.getuid?.() === 0) {
+		const st = fs.statSync(rundir);
+		owner.uid = st.uid;
+		owner.gid = st.gid;
+	}
+	const r = spawnSync(routstrctlBinary(), args, {
+		...owner, cwd: rundir, encoding: 'utf8', input, timeout: 30000,
+		env: { PATH: process.env.PATH, DATABASE_URL: `sqlite:///${rundir}/routstr.db`,
+			ROUTSTR_CONFIG: path.join(rundir, 'routstr.conf') },
+	});
+	return { status: r.status, out: `${r.stdout}${r.stderr}` };
+}
+
+// A request that does not follow redirects; returns status, headers, text.
+async function req(h, p, { method = 'GET', cookie, form, headers = {}, json } = {}) {
+	const hd = { ...headers };
+	let body;
+	if (cookie)
+		hd.cookie = cookie;
+	if (form) {
+		hd['content-type'] = 'application/x-www-form-urlencoded';
+		body = new URLSearchParams(form).toString();
+	}
+	if (json !== undefined) {
+		hd['content-type'] = 'application/json';
+		body = JSON.stringify(json);
+	}
+	const r = await fetch(`${h.baseUrl}${p}`, { method, headers: hd, body, redirect: 'manual' });
+	const text = await r.text();
+	return { status: r.status, headers: r.headers, text };
+}
+
+async function login(h, password = PASSWORD) {
+	const r = await req(h, '/admin/login', { method: 'POST', form: { password } });
+	const set = r.headers.get('set-cookie') || '';
+	const m = /routstr_admin=([^;]*)/.exec(set);
+	return { r, set, cookie: m ? `routstr_admin=${m[1]}` : null };
+}
+
+const csrfOf = (html) => /name="csrf" value="([^"]+)"/.exec(html)?.[1];
+
+describe('dashboard under lighttpd', { skip: pre.skip }, () => {
+	let h;
+
+	before(async () => {
+		h = await startStack('lighttpd');
+		const s = ctlInput(h, ['set-password'], `${PASSWORD}\n`);
+		assert.equal(s.status, 0, s.out);
+	});
+	after(async () => {
+		if (h)
+			await stopAndAudit(h);
+	});
+
+	it('pages need a session: a browser is sent to the login page, the API answers 401', async () => {
+		for (const p of ['/admin/', '/admin/keys', '/admin/withdraw', '/admin/providers',
+			'/admin/settings', '/admin/transactions', '/admin/logs', '/admin/payouts']) {
+			const r = await req(h, p);
+			assert.equal(r.status, 303, `${p}: ${r.status}`);
+			assert.equal(r.headers.get('location'), '/admin/login');
+		}
+		assert.equal((await req(h, '/admin/api/balances')).status, 401);
+		assert.equal((await req(h, '/admin/api/balances', { cookie: 'routstr_admin=forged' })).status, 401);
+		const lp = await req(h, '/admin/login');
+		assert.equal(lp.status, 200);
+		assert.match(lp.headers.get('content-security-policy'), /frame-ancestors 'none'/);
+		assert.match(lp.text, /<form[^>]*action="\/admin\/login"/);
+	});
+
+	it('login: the session cookie is HttpOnly and SameSite=Strict; logout ends it everywhere', async () => {
+		const bad = await login(h, 'wrong password here');
+		assert.equal(bad.r.status, 401);
+		assert.equal(bad.cookie, null);
+		const { r, set, cookie } = await login(h);
+		assert.equal(r.status, 303, r.text);
+		assert.match(set, /HttpOnly/);
+		assert.match(set, /SameSite=Strict/);
+		assert.match(set, /Path=\/admin/);
+		const page = await req(h, '/admin/', { cookie });
+		assert.equal(page.status, 200, page.text.slice(0, 200));
+		assert.match(page.text, /Overview/);
+		assert.match(page.headers.get('cache-control'), /no-store/);
+		const csrf = csrfOf(page.text);
+		assert.ok(csrf, 'the layout carries the CSRF token in its logout form');
+		// Logout without the CSRF token is refused; with it, the session ends.
+		assert.equal((await req(h, '/admin/logout', { method: 'POST', cookie, form: {} })).status, 403);
+		const out = await req(h, '/admin/logout', { method: 'POST', cookie, form: { csrf } });
+		assert.equal(out.status, 303);
+		assert.equal((await req(h, '/admin/', { cookie })).status, 303, 'the old cookie is dead');
+	});
+
+	it('every form post without the session\'s CSRF token is refused and changes nothing', async () => {
+		const { cookie } = await login(h);
+		const page = await req(h, '/admin/providers', { cookie });
+		const csrf = csrfOf(page.text);
+		const form = { slug: 'evil', type: 'openai', base_url: 'https://evil.example/v1', fee: '1' };
+		for (const token of [undefined, 'x'.repeat(43), csrf.slice(0, -1)]) {
+			const r = await req(h, '/admin/providers', { method: 'POST', cookie,
+				form: token === undefined ? form : { ...form, csrf: token } });
+			assert.equal(r.status, 403, r.text.slice(0, 200));
+		}
+		assert.doesNotMatch((await req(h, '/admin/providers', { cookie })).text, /evil\.example/);
+		// With it: saved, shown, and the catalogue sees the provider.
+		const ok = await req(h, '/admin/providers', { method: 'POST', cookie, form: { ...form, csrf } });
+		assert.equal(ok.status, 200, ok.text.slice(0, 300));
+		assert.match(ok.text, /evil\.example/);
+		assert.match(routstrctl(h, ['provider', 'list']).out, /evil/);
+		const off = await req(h, '/admin/provider-toggle', { method: 'POST', cookie, form: { csrf, slug: 'evil' } });
+		assert.equal(off.status, 200);
+		assert.match(off.text, /disabled/);
+		assert.doesNotMatch(routstrctl(h, ['provider', 'list']).out, /evil/, 'a disabled provider serves nothing');
+	});
+
+	it('the JSON API: a session id or an admin token as bearer; keys, balances, settings', async () => {
+		const t = ctlInput(h, ['admin-token', 'create', '--name', 'e2e'], '');
+		assert.equal(t.status, 0, t.out);
+		const token = /(rsa_[A-Za-z0-9_-]{43})/.exec(t.out)?.[1];
+		assert.ok(token, t.out);
+		const key = await fundedKey(h, 50);
+		const ks = await req(h, '/admin/api/temporary-balances?limit=10', { headers: bearer(token) });
+		assert.equal(ks.status, 200, ks.text);
+		const list = JSON.parse(ks.text);
+		assert.ok(list.balances.some((k) => `sk-${k.hashed_key}` === key || key.endsWith(k.hashed_key)));
+		const bal = JSON.parse((await req(h, '/admin/api/balances', { headers: bearer(token) })).text);
+		assert.ok(bal.length >= 1 && 'owner_balance' in bal[0], JSON.stringify(bal));
+		const st = JSON.parse((await req(h, '/admin/api/settings', { headers: bearer(token) })).text);
+		assert.equal(st.upstream_api_key, '[REDACTED]');
+		assert.equal((await req(h, '/admin/api/settings', { headers: bearer('rsa_nope') })).status, 401);
+		// Users' balances are not the operator's to withdraw.
+		const w = await req(h, '/admin/withdraw', { method: 'POST', headers: bearer(token), json: { amount: 50 } });
+		assert.equal(w.status, 400, w.text);
+		const limit = await req(h, `/admin/api/apikeys/${key.replace(/^sk-/, '')}`, {
+			method: 'PATCH', headers: bearer(token), json: { balance_limit: 12345 } });
+		assert.equal(limit.status, 200, limit.text);
+		assert.equal(JSON.parse(limit.text).balance_limit, 12345);
+		assertAuditClean(h);
+	});
+
+	it('a hostile value shows as text on the page it reaches', async () => {
+		const hostile = '<script>alert(1)</script>"\'><img src=x onerror=alert(2)>';
+		const { cookie } = await login(h);
+		const r = await req(h, `/admin/keys?q=${encodeURIComponent(hostile)}`, { cookie });
+		assert.equal(r.status, 200);
+		assert.doesNotMatch(r.text, /<script>alert|<img src=x/);
+		assert.match(r.text, /&lt;script&gt;alert\(1\)&lt;\/script&gt;&quot;&#39;&gt;&lt;img/);
+	});
+
+	it('wrong passwords are rate-limited per client', async () => {
+		let last;
+		for (let i = 0; i < 7; i++)
+			last = await login(h, `not the password ${i}`);
+		assert.equal(last.r.status, 429);
+		assert.ok(Number(last.r.headers.get('retry-after')) > 0);
+		// The right password is refused too while the client is limited.
+		assert.equal((await login(h)).r.status, 429);
+	});
+});
