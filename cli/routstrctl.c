@@ -13,6 +13,7 @@
 #include "cmd_provider.h"
 #include "admin_auth.h"
 #include "conf.h"
+#include "settings.h"
 #include "db.h"
 #include "log.h"
 #include "util.h"
@@ -43,6 +44,9 @@ cli_open_db(void)
 		return NULL;
 	}
 	free(path);
+	/* The operator's dashboard settings are the last layer, for cron and
+	 * every command as for the program. */
+	settings_refresh(db);
 	return db;
 }
 

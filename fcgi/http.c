@@ -11,6 +11,7 @@
 #include "conf.h"
 #include "db.h"
 #include "http.h"
+#include "settings.h"
 #include "json.h"
 #include "log.h"
 #include "router.h"
@@ -585,6 +586,9 @@ http_serve(struct worker *w)
 	const struct route *rt;
 	int status, mismatch = 0;
 
+	/* Settings saved in the dashboard by another process (at most one
+	 * look a second). */
+	settings_refresh(w->db);
 	memset(&r, 0, sizeof(r));
 	r.start_us = mono_usec();
 	r.worker = w;

@@ -17,6 +17,7 @@
 #include "log.h"
 #include "providers.h"
 #include "server.h"
+#include "settings.h"
 #include "upstream.h"
 #include "util.h"
 
@@ -102,6 +103,9 @@ main(int argc, char **argv)
 	}
 	if (applied)
 		log_info("applied %d migration%s to %s", applied, applied == 1 ? "" : "s", path);
+	/* The dashboard's saved settings, over the file and the environment. */
+	if (settings_apply(db, c) != RERR_OK)
+		log_error("cannot read the dashboard's settings");
 	/* UPSTREAM_BASE_URL is the simple case of the providers table. */
 	if (providers_seed_env(db, c) != RERR_OK)
 		log_error("cannot seed the provider of UPSTREAM_BASE_URL");

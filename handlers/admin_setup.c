@@ -15,6 +15,7 @@
 #include "log.h"
 #include "providers.h"
 #include "report.h"
+#include "settings.h"
 #include "server.h"
 #include "util.h"
 
@@ -205,6 +206,10 @@ settings_page(struct req *r, int status, const char *flash, const char *error)
 		else
 			view_cell(&v, AK_settings, row, AK_s_value, "%s", val);
 		view_cell(&v, AK_settings, row, AK_s_source, "%s", conf_source(c, (enum conf_key)k));
+		if (conf_editable((enum conf_key)k))
+			view_cell(&v, AK_settings, row, AK_s_editable, "%s", "");
+		if (strcmp(conf_source(c, (enum conf_key)k), "dashboard") == 0)
+			view_cell(&v, AK_settings, row, AK_s_saved, "%s", "");
 		view_cell(&v, AK_settings, row, AK_s_help, "%s", conf_defs[k].help);
 	}
 	admin_render(r, status, "settings", &v);
@@ -215,6 +220,31 @@ void
 h_admin_settings(struct req *r)
 {
 	settings_page(r, 200, NULL, NULL);
+}
+
+/* POST /admin/settings: name, value, action (save or reset). */
+void
+h_admin_setting_save(struct req *r)
+{
+	char *name = admin_form(r, "name", 64, false), *value = admin_form(r, "value", 4096, false);
+	char *action = admin_form(r, "action", 8, false), why[256], msg[128];
+	bool reset = action && strcmp(action, "reset") == 0;
+	enum rerr e = RERR_INVALID;
+
+	snprintf(why, sizeof(why), "Give a setting and a value.");
+	if (name && (value || reset))
+		e = settings_save(r->worker->db, name, reset ? NULL : value, why, sizeof(why));
+	if (e == RERR_OK) {
+		log_info("request %s: dashboard: setting %s %s", r->id, name, reset ? "reset" : "saved");
+		snprintf(msg, sizeof(msg), "%s %s.", name, reset ? "is back to its file or default "
+		    "value" : "saved");
+		settings_page(r, 200, msg, NULL);
+	} else {
+		settings_page(r, 400, NULL, why);
+	}
+	free(name);
+	free(value);
+	free(action);
 }
 
 void

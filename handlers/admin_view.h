@@ -39,7 +39,7 @@
 	X(reqs) X(r_id) X(r_at) X(r_model) X(r_reserved) X(r_charged) X(r_state) X(r_key) \
 	X(providers) X(pv_slug) X(pv_type) X(pv_url) X(pv_fee) X(pv_priority) X(pv_state) \
 	X(pv_toggle) \
-	X(settings) X(s_name) X(s_value) X(s_source) X(s_help)
+	X(settings) X(s_name) X(s_value) X(s_source) X(s_help) X(s_editable) X(s_saved)
 
 #define ADMIN_KEY_ENUM(n) AK_##n,
 enum admin_key { ADMIN_KEYS(ADMIN_KEY_ENUM) AK__MAX };

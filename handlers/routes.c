@@ -70,6 +70,7 @@ const struct route routes[] = {
 	ADMIN_PAGE("/admin/providers", POST, h_admin_provider_save, "admin_providers"),
 	ADMIN_PAGE("/admin/provider-toggle", POST, h_admin_provider_toggle, "admin_provider_toggle"),
 	ADMIN_PAGE("/admin/settings", GET, h_admin_settings, "admin_settings"),
+	ADMIN_PAGE("/admin/settings", POST, h_admin_setting_save, "admin_settings"),
 	ADMIN_PAGE("/admin/password", POST, h_admin_password, "admin_password"),
 	/* its JSON API (Routstr's routes and shapes) */
 	{ "/admin/api/login", MATCH_EXACT, POST, AUTH_NONE, 16 * 1024, h_admin_api_login,

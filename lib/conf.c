@@ -109,7 +109,7 @@ const struct conf_def conf_defs[CONF__MAX] = {
 	    "tests only: a file naming a money-flow point where the process kills itself" },
 };
 
-enum conf_src { SRC_DEFAULT, SRC_FILE, SRC_ENV };
+enum conf_src { SRC_DEFAULT, SRC_FILE, SRC_ENV, SRC_DASHBOARD };
 
 struct conf_val {
 	char *text;		/* as given (owned) */
@@ -121,9 +121,14 @@ struct conf_val {
 
 struct conf {
 	struct conf_val v[CONF__MAX];
+	char *path;		/* the file it was loaded from, NULL if none */
+	int64_t version;	/* the dashboard settings it carries (lib/settings.c) */
 };
 
-static const struct conf *global;
+/* Swapped whole when the dashboard's settings change; a retired one is
+ * never freed (threads may still read its strings), so each edit keeps one
+ * copy, a few KiB, until the process ends. */
+static _Atomic(const struct conf *) global;
 
 static void
 val_clear(struct conf_val *v)
@@ -386,6 +391,8 @@ conf_load(const char *path, char *err, size_t errlen)
 		path = getenv("ROUTSTR_CONFIG");
 	if (path && *path && load_file(c, path, err, errlen) < 0)
 		goto fail;
+	if (path && *path)
+		c->path = xstrdup(path);
 	for (k = 0; k < CONF__MAX; k++) {
 		const char *v = getenv(conf_defs[k].env);
 
@@ -413,6 +420,7 @@ conf_free(struct conf *c)
 		return;
 	for (k = 0; k < CONF__MAX; k++)
 		val_clear(&c->v[k]);
+	free(c->path);
 	free(c);
 }
 
@@ -458,7 +466,7 @@ conf_list(const struct conf *c, enum conf_key k, size_t *n)
 const char *
 conf_source(const struct conf *c, enum conf_key k)
 {
-	static const char *const names[] = { "default", "file", "env" };
+	static const char *const names[] = { "default", "file", "env", "dashboard" };
 
 	return names[c->v[k].src];
 }
@@ -467,4 +475,68 @@ int
 conf_set(struct conf *c, enum conf_key k, const char *value, char *err, size_t errlen)
 {
 	return set_value(c, k, value, SRC_FILE, err, errlen);
+}
+
+/* What the operator may change at run time: what is read per use. Not the
+ * process's shape (listen, workers, database), the upstream key (a secret:
+ * the providers table holds keys), logging, or test hooks. */
+static const enum conf_key editable[] = {
+	CONF_NAME, CONF_DESCRIPTION, CONF_NPUB, CONF_HTTP_URL, CONF_ONION_URL, CONF_CORS_ORIGINS,
+	CONF_CASHU_MINTS, CONF_PRIMARY_MINT_URL, CONF_MINT_OPERATION_TIMEOUT_SECONDS,
+	CONF_MINT_RETRY_MAX_ATTEMPTS, CONF_FIXED_PRICING, CONF_FIXED_COST_PER_REQUEST,
+	CONF_FIXED_PER_1K_INPUT_TOKENS, CONF_FIXED_PER_1K_OUTPUT_TOKENS, CONF_EXCHANGE_FEE,
+	CONF_UPSTREAM_PROVIDER_FEE, CONF_TOLERANCE_PERCENTAGE, CONF_MIN_REQUEST_MSAT,
+	CONF_CHILD_KEY_COST, CONF_BTC_USD_FALLBACK, CONF_PRICE_MAX_AGE_SECONDS,
+	CONF_KEEPALIVE_INTERVAL, CONF_RECEIVE_LN_ADDRESS, CONF_MIN_PAYOUT_SAT,
+	CONF_PAYOUT_INTERVAL_SECONDS,
+};
+
+bool
+conf_editable(enum conf_key k)
+{
+	size_t i;
+
+	for (i = 0; i < sizeof(editable) / sizeof(editable[0]); i++)
+		if (editable[i] == k)
+			return true;
+	return false;
+}
+
+int
+conf_key_of(const char *env)
+{
+	int k;
+
+	for (k = 0; k < CONF__MAX; k++)
+		if (strcmp(conf_defs[k].env, env) == 0)
+			return k;
+	return -1;
+}
+
+int
+conf_set_dashboard(struct conf *c, enum conf_key k, const char *value, char *err, size_t errlen)
+{
+	if (!conf_editable(k)) {
+		snprintf(err, errlen, "%s cannot be changed at run time", conf_defs[k].env);
+		return -1;
+	}
+	return set_value(c, k, value, SRC_DASHBOARD, err, errlen);
+}
+
+struct conf *
+conf_reload(const struct conf *old, char *err, size_t errlen)
+{
+	return conf_load(old ? old->path : NULL, err, errlen);
+}
+
+int64_t
+conf_version(const struct conf *c)
+{
+	return c ? c->version : 0;
+}
+
+void
+conf_set_version(struct conf *c, int64_t v)
+{
+	c->version = v;
 }

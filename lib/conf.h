@@ -105,11 +105,25 @@ int64_t conf_int(const struct conf *c, enum conf_key k);	/* INT, DEC (scaled), E
 bool conf_bool(const struct conf *c, enum conf_key k);
 /* LIST: the items (owned by c), count in *n. */
 const char *const *conf_list(const struct conf *c, enum conf_key k, size_t *n);
-/* Where the value came from: "default", "file", "env". */
+/* Where the value came from: "default", "file", "env", "dashboard". */
 const char *conf_source(const struct conf *c, enum conf_key k);
 
 /* Set one key from text, as the file would (used by tests and routstrctl).
  * Returns 0, or -1 with a message in err. */
 int conf_set(struct conf *c, enum conf_key k, const char *value, char *err, size_t errlen);
+
+/* The dashboard's layer (lib/settings.c): whether k may change at run
+ * time; set k from the operator's saved value (source "dashboard"), -1 with
+ * err for a bad value or a key that may not change; the key of an
+ * environment name, or -1. */
+bool conf_editable(enum conf_key k);
+int conf_set_dashboard(struct conf *c, enum conf_key k, const char *value, char *err,
+    size_t errlen);
+int conf_key_of(const char *env);
+/* A fresh load from the same file and environment as old (caller owns). */
+struct conf *conf_reload(const struct conf *old, char *err, size_t errlen);
+/* The dashboard settings version c carries. */
+int64_t conf_version(const struct conf *c);
+void conf_set_version(struct conf *c, int64_t v);
 
 #endif

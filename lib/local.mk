@@ -17,4 +17,5 @@ libroutstr_a_SOURCES += \
 	lib/lnurl.c lib/lnurl.h \
 	lib/template.c lib/template.h \
 	lib/admin_auth.c lib/admin_auth.h \
-	lib/report.c lib/report.h
+	lib/report.c lib/report.h \
+	lib/settings.c lib/settings.h

@@ -160,6 +160,37 @@ describe('dashboard under lighttpd', { skip: pre.skip }, () => {
 		assertAuditClean(h);
 	});
 
+	it('a setting saved in the dashboard takes effect in every process, and can be reset', async () => {
+		const { cookie } = await login(h);
+		const page = await req(h, '/admin/settings', { cookie });
+		assert.equal(page.status, 200);
+		const csrf = csrfOf(page.text);
+		const save = (name, value, action = 'save') => req(h, '/admin/settings', { method: 'POST', cookie,
+			form: { csrf, name, value, action } });
+		const ok = await save('NAME', 'Node of the test');
+		assert.equal(ok.status, 200, ok.text.slice(0, 300));
+		assert.match(ok.text, /NAME saved/);
+		assert.match(ok.text, /dashboard/);
+		// Every process picks it up within a second or so.
+		let name;
+		for (let i = 0; i < 30 && name !== 'Node of the test'; i++) {
+			name = (await (await fetch(`${h.baseUrl}/v1/info`)).json()).name;
+			if (name !== 'Node of the test')
+				await new Promise((r) => setTimeout(r, 200));
+		}
+		assert.equal(name, 'Node of the test');
+		assert.equal((await save('MIN_PAYOUT_SAT', 'lots')).status, 400, 'checked as the file would be');
+		assert.equal((await save('DATABASE_URL', 'sqlite:////tmp/x.db')).status, 400, 'not at run time');
+		const reset = await save('NAME', '', 'reset');
+		assert.equal(reset.status, 200, reset.text.slice(0, 300));
+		for (let i = 0; i < 30 && name === 'Node of the test'; i++) {
+			name = (await (await fetch(`${h.baseUrl}/v1/info`)).json()).name;
+			if (name === 'Node of the test')
+				await new Promise((r) => setTimeout(r, 200));
+		}
+		assert.notEqual(name, 'Node of the test');
+	});
+
 	it('a hostile value shows as text on the page it reaches', async () => {
 		const hostile = '<script>alert(1)</script>"\'><img src=x onerror=alert(2)>';
 		const { cookie } = await login(h);
