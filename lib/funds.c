@@ -145,6 +145,40 @@ funds_wallet(const struct funds_ctx *fc, struct wallet_ctx *w)
 	wallet_for(fc, w);
 }
 
+void
+funds_crash_at(const char *flow, const char *at)
+{
+	char name[64];
+
+	if (*crash_file() == '\0')
+		return;
+	snprintf(name, sizeof(name), "%s-%s", flow, at);
+	funds_crash_point(name);
+}
+
+static int
+flow_crash_hook(void *ud, enum wallet_hook_point at, int64_t op_id)
+{
+	static const char *const names[WALLET_HOOK__MAX] = {
+		[WALLET_HOOK_PREPARED] = "prepared", [WALLET_HOOK_SENT] = "sent",
+		[WALLET_HOOK_ANSWERED] = "answered",
+	};
+
+	(void)op_id;
+	funds_crash_at(ud, names[at]);
+	return 0;
+}
+
+void
+funds_wallet_flow(const struct funds_ctx *fc, struct wallet_ctx *w, const char *flow)
+{
+	wallet_for(fc, w);
+	if (w->hook) {
+		w->hook = flow_crash_hook;
+		w->hook_ud = (void *)flow;
+	}
+}
+
 /* ---------------------------------------------------------------- deposit */
 
 /* Credit receipt tx_id (worth msat) to key, creating the key with lim and

@@ -129,6 +129,13 @@ struct funds_withdrawal {
 struct wallet_ctx;
 void funds_wallet(const struct funds_ctx *fc, struct wallet_ctx *w);
 
+/* The wallet of fc for one step of a money flow, whose test crash points are
+ * named "<flow>-prepared", "<flow>-sent", "<flow>-answered" (flow is a
+ * string literal, e.g. "fx-melt"); and the flow's own points,
+ * "<flow>-<at>". */
+void funds_wallet_flow(const struct funds_ctx *fc, struct wallet_ctx *w, const char *flow);
+void funds_crash_at(const char *flow, const char *at);
+
 /* Tests: die here (SIGKILL) when the TEST_CRASH_FILE setting names a file
  * that holds `name` (the file is removed first). Nothing otherwise. */
 void funds_crash_point(const char *name);

@@ -339,45 +339,16 @@ static uint64_t received(struct db *db, int64_t id);
 /* What a step found. */
 enum step { STEP_NEXT, STEP_WAIT, STEP_FAILED, STEP_ERROR };
 
-/* Tests kill a swap at each point of each step: "fx-<step>-<point>", for
- * the wallet's points (prepared, sent, answered) of the receive, melt and
- * mint, and "fx-<step>-done" once a step's wallet work is done but before
- * the row says so. */
-static int
-fx_hook(void *ud, enum wallet_hook_point at, int64_t op_id)
-{
-	static const char *const names[WALLET_HOOK__MAX] = {
-		[WALLET_HOOK_PREPARED] = "prepared", [WALLET_HOOK_SENT] = "sent",
-		[WALLET_HOOK_ANSWERED] = "answered",
-	};
-	char name[48];
-
-	(void)op_id;
-	snprintf(name, sizeof(name), "fx-%s-%s", (const char *)ud, names[at]);
-	funds_crash_point(name);
-	return 0;
-}
-
+/* Tests kill a swap at each point of each step: the wallet's points of
+ * the receive, melt and mint ("fx-receive-sent", ...), and
+ * "fx-<step>-done" once a step's wallet work is done but before the row
+ * says so. The wallet for a step takes any mint: the foreign one is not
+ * trusted. */
 static void
-step_done(const char *step)
+fx_wallet(const struct funds_ctx *fc, struct wallet_ctx *w, const char *flow)
 {
-	char name[48];
-
-	snprintf(name, sizeof(name), "fx-%s-done", step);
-	funds_crash_point(name);
-}
-
-/* The wallet for one step: any mint (the foreign one is not trusted), with
- * the step's crash points. */
-static void
-fx_wallet(const struct funds_ctx *fc, struct wallet_ctx *w, const char *step)
-{
-	funds_wallet(fc, w);
+	funds_wallet_flow(fc, w, flow);
 	w->allow_untrusted = true;
-	if (w->hook) {
-		w->hook = fx_hook;
-		w->hook_ud = (void *)step;
-	}
 }
 
 /* quoted -> received: the token's proofs become the wallet's at the
@@ -398,7 +369,7 @@ step_receive(const struct funds_ctx *fc, struct fx_row *r, const char *token,
 	int attempt;
 	enum mint_err e = MINT_E_INTERRUPTED;
 
-	fx_wallet(fc, &w, "receive");
+	fx_wallet(fc, &w, "fx-receive");
 	snprintf(ref, sizeof(ref), "fx:%lld", (long long)r->id);
 	mint_error_set(me, MINT_E_INTERRUPTED, "the swap stopped before the token was taken");
 	for (attempt = 0; attempt < 2; attempt++) {
@@ -411,7 +382,7 @@ step_receive(const struct funds_ctx *fc, struct fx_row *r, const char *token,
 			memset(me, 0, sizeof(*me));
 			e = wallet_receive_token(&w, token, &meta, &rec, me);
 			if (e == MINT_OK) {
-				step_done("receive");
+				funds_crash_at("fx-receive", "done");
 				return row_move(fc->db, r, "received", NULL) < 0 ? STEP_ERROR : STEP_NEXT;
 			}
 		}
@@ -480,7 +451,7 @@ step_melt(const struct funds_ctx *fc, struct fx_row *r, const char *request_id,
 	int tries, found;
 	enum mint_err e;
 
-	fx_wallet(fc, &w, "melt");
+	fx_wallet(fc, &w, "fx-melt");
 	snprintf(ref, sizeof(ref), "fx:%lld", (long long)r->id);
 	for (tries = 0; tries < FX_QUOTE_TRIES; tries++) {
 		found = wallet_op_find(&w, "melt", ref, NULL, &op, state);
@@ -503,7 +474,7 @@ step_melt(const struct funds_ctx *fc, struct fx_row *r, const char *request_id,
 		memset(me, 0, sizeof(*me));
 		e = wallet_melt_for(&w, r->foreign_mint, r->foreign_unit, r->bolt11, &meta, &res, me);
 		if (e == MINT_OK)
-			step_done("melt");
+			funds_crash_at("fx-melt", "done");
 		if (e == MINT_OK)
 			return row_move(fc->db, r, "melted", NULL) < 0 ? STEP_ERROR : STEP_NEXT;
 		if (e == MINT_E_PENDING || e == MINT_E_INTERRUPTED)
@@ -564,7 +535,7 @@ step_mint(const struct funds_ctx *fc, struct fx_row *r, struct mint_error *me)
 	int64_t op = 0;
 	int found;
 
-	fx_wallet(fc, &w, "mint");
+	fx_wallet(fc, &w, "fx-mint");
 	found = wallet_op_find(&w, "mint", NULL, r->quote, &op, state);
 	if (found < 0)
 		return STEP_ERROR;
@@ -589,7 +560,7 @@ step_mint(const struct funds_ctx *fc, struct fx_row *r, struct mint_error *me)
 				return STEP_WAIT;
 			}
 		}
-		step_done("mint");
+		funds_crash_at("fx-mint", "done");
 	}
 	return row_move(fc->db, r, "minted", NULL) < 0 ? STEP_ERROR : STEP_NEXT;
 }
@@ -611,7 +582,7 @@ step_credit(const struct funds_ctx *fc, struct fx_row *r, bool *now)
 		    rerr_name(e));
 		return STEP_ERROR;
 	}
-	step_done("credit");
+	funds_crash_at("fx-credit", "done");
 	return row_move(fc->db, r, "credited", NULL) < 0 ? STEP_ERROR : STEP_NEXT;
 }
 
@@ -654,7 +625,7 @@ step_return(const struct funds_ctx *fc, struct fx_row *r, struct mint_error *me)
 	int64_t tx = 0;
 	int rc;
 
-	fx_wallet(fc, &w, "return");
+	fx_wallet(fc, &w, "fx-return");
 	snprintf(ref, sizeof(ref), "fxr:%lld", (long long)r->id);
 	/* coverity/readers: the block below makes the token once; a runner
 	 * that died after wallet_send finds it by its fund_ref. */

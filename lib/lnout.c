@@ -39,38 +39,13 @@ unit_msat(const char *unit)
 /* Tests kill a payment at "lnout-<what>-<point>": the wallet's points of
  * its melt (prepared, sent, answered), "-debited" once the row is written,
  * "-melted" once the melt is done but before the row says so. */
-static int
-hook(void *ud, enum wallet_hook_point at, int64_t op_id)
-{
-	static const char *const names[WALLET_HOOK__MAX] = {
-		[WALLET_HOOK_PREPARED] = "prepared", [WALLET_HOOK_SENT] = "sent",
-		[WALLET_HOOK_ANSWERED] = "answered",
-	};
-	char name[48];
-
-	(void)op_id;
-	snprintf(name, sizeof(name), "lnout-%s-%s", (const char *)ud, names[at]);
-	funds_crash_point(name);
-	return 0;
-}
-
 static void
 point(const char *what, const char *at)
 {
-	char name[48];
+	char flow[32];
 
-	snprintf(name, sizeof(name), "lnout-%s-%s", what, at);
-	funds_crash_point(name);
-}
-
-static void
-wallet_for(const struct funds_ctx *fc, struct wallet_ctx *w, const char *what)
-{
-	funds_wallet(fc, w);
-	if (w->hook) {
-		w->hook = hook;
-		w->hook_ud = (void *)what;
-	}
+	snprintf(flow, sizeof(flow), "lnout-%s", what);
+	funds_crash_at(flow, at);
 }
 
 /* ------------------------------------------------------------ sizing */
@@ -244,7 +219,7 @@ lnout_refund(const struct funds_ctx *fc, const struct ledger_key *key, const cha
 	out->invoice_msat = inv;
 	point("refund", "debited");
 
-	wallet_for(fc, &w, "refund");
+	funds_wallet_flow(fc, &w, "lnout-refund");
 	snprintf(ref, sizeof(ref), "wd:%lld", (long long)wd.id);
 	memset(&meta, 0, sizeof(meta));
 	meta.request_id = fc->request_id;
@@ -538,7 +513,7 @@ lnout_payout(const struct funds_ctx *fc, const char *destination, const char *mi
 		return FUNDS_NOTHING;
 	}
 	point("payout", "begun");
-	wallet_for(fc, &w, "payout");
+	funds_wallet_flow(fc, &w, "lnout-payout");
 	snprintf(ref, sizeof(ref), "po:%lld", (long long)id);
 	memset(&meta, 0, sizeof(meta));
 	meta.request_id = fc->request_id;

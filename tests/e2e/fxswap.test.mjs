@@ -7,11 +7,10 @@
 // routstrctl cron, and credits exactly once.
 
 import assert from 'node:assert/strict';
-import fs from 'node:fs';
-import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { Wallet, getEncodedToken } from '@cashu/cashu-ts';
 import { startMint } from '../fakes/mint/spawn.mjs';
+import { arm, dies } from './lib/crash.mjs';
 import { assertEnvelope, postJson, startStack } from './lib/harness.mjs';
 import {
 	assertAuditClean, balanceInfo, bearer, chat, chatBody, moneyPrerequisites, routstrctl, stopAndAudit,
@@ -41,34 +40,6 @@ async function unspent(mint, token) {
 	await w.loadMint();
 	const states = await w.checkProofsStates(minted.get(token));
 	return states.every((s) => s.state === 'UNSPENT');
-}
-
-function arm(h, point) {
-	fs.writeFileSync(path.join(h.server.rundir, 'crash-point'), point, { mode: 0o666 });
-}
-
-// A request whose process dies at the armed point; then wait until the web
-// server answers again.
-async function dies(h, p) {
-	const f = path.join(h.server.rundir, 'crash-point');
-	try {
-		const r = await p;
-		assert.ok(r.status >= 500, `expected the process to die, got ${r.status}: ${r.text?.slice(0, 200)}`);
-	} catch {
-		// connection closed: fine
-	}
-	assert.ok(!fs.existsSync(f), 'the process never reached the crash point');
-	const end = Date.now() + 15000;
-	for (;;) {
-		try {
-			if ((await fetch(`${h.baseUrl}/health`)).status === 200)
-				return;
-		} catch {
-			// not yet
-		}
-		assert.ok(Date.now() < end, 'routstr.fcgi was not respawned');
-		await new Promise((r) => setTimeout(r, 200));
-	}
 }
 
 describe('foreign-mint tokens under lighttpd', { skip: pre.skip }, () => {

@@ -8,12 +8,11 @@
 // Every flow ends with the audit.
 
 import assert from 'node:assert/strict';
-import fs from 'node:fs';
-import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { Wallet, getEncodedToken } from '@cashu/cashu-ts';
 import { startLnurl } from '../fakes/lnurl-spawn.mjs';
 import { startMint } from '../fakes/mint/spawn.mjs';
+import { arm, dies } from './lib/crash.mjs';
 import { assertEnvelope, fundedKey, postJson, startStack } from './lib/harness.mjs';
 import {
 	assertAuditClean, balanceInfo, bearer, chat, chatBody, moneyPrerequisites, routstrctl, stopAndAudit,
@@ -21,32 +20,6 @@ import {
 
 const pre = moneyPrerequisites(['lighttpd']);
 const refund = (h, key) => postJson(`${h.baseUrl}/v1/balance/refund`, {}, bearer(key));
-
-function arm(h, point) {
-	fs.writeFileSync(path.join(h.server.rundir, 'crash-point'), point, { mode: 0o666 });
-}
-
-async function dies(h, p) {
-	const f = path.join(h.server.rundir, 'crash-point');
-	try {
-		const r = await p;
-		assert.ok(r.status >= 500, `expected the process to die, got ${r.status}: ${r.text?.slice(0, 200)}`);
-	} catch {
-		// connection closed: fine
-	}
-	assert.ok(!fs.existsSync(f), 'the process never reached the crash point');
-	const end = Date.now() + 15000;
-	for (;;) {
-		try {
-			if ((await fetch(`${h.baseUrl}/health`)).status === 200)
-				return;
-		} catch {
-			// not yet
-		}
-		assert.ok(Date.now() < end, 'routstr.fcgi was not respawned');
-		await new Promise((r) => setTimeout(r, 200));
-	}
-}
 
 describe('Lightning out under lighttpd', { skip: pre.skip }, () => {
 	let h;
