@@ -301,11 +301,21 @@ lnout_finish_withdrawal(const struct funds_ctx *fc, struct wallet_ctx *w,
 int
 lnout_expired_refunds(const struct funds_ctx *fc, int *paid, int *failed)
 {
+	/* Least recently tried first; an address that failed waits its
+	 * back-off (expiry_attempts), so bad ones cannot starve the rest. */
 	static const char sql[] =
-	    "SELECT hashed_key FROM api_keys WHERE parent_key_hash IS NULL"
-	    " AND coalesce(refund_address, '') <> '' AND key_expiry_time IS NOT NULL"
-	    " AND key_expiry_time < ?1 AND balance - reserved >= ?2 AND reserved = 0"
-	    " ORDER BY key_expiry_time LIMIT ?3";
+	    "SELECT k.hashed_key FROM api_keys k LEFT JOIN expiry_attempts a"
+	    " ON a.key_hash = k.hashed_key WHERE k.parent_key_hash IS NULL"
+	    " AND coalesce(k.refund_address, '') <> '' AND k.key_expiry_time IS NOT NULL"
+	    " AND k.key_expiry_time < ?1 AND k.balance - k.reserved >= ?2 AND k.reserved = 0"
+	    " AND coalesce(a.next_at, 0) <= ?1"
+	    " ORDER BY coalesce(a.last_at, 0), k.key_expiry_time LIMIT ?3";
+	static const char fail_sql[] =
+	    "INSERT INTO expiry_attempts (key_hash, failures, last_at, next_at, last_error)"
+	    " VALUES (?1, 1, ?2, ?2 + 60, ?3) ON CONFLICT (key_hash) DO UPDATE SET"
+	    " failures = failures + 1, last_at = ?2,"
+	    " next_at = ?2 + min(86400, 60 << min(failures, 11)), last_error = ?3";
+	static const char ok_sql[] = "DELETE FROM expiry_attempts WHERE key_hash = ?1";
 	char (*keys)[LEDGER_KEY_MAX + 1] = xcalloc(LNOUT_EXPIRY_BATCH, sizeof(*keys));
 	sqlite3_stmt *st = db_stmt(fc->db, sql);
 	struct ledger_key k;
@@ -328,6 +338,16 @@ lnout_expired_refunds(const struct funds_ctx *fc, int *paid, int *failed)
 		if (ledger_key_get(fc->db, keys[i], &k, NULL) != RERR_OK)
 			continue;
 		fs = lnout_refund(fc, &k, k.refund_address, &r);
+		if ((st = db_stmt(fc->db, fs == FUNDS_OK ? ok_sql : fail_sql)) != NULL) {
+			sqlite3_bind_text(st, 1, keys[i], -1, SQLITE_STATIC);
+			if (fs != FUNDS_OK) {
+				sqlite3_bind_int64(st, 2, wall_sec());
+				sqlite3_bind_text(st, 3, r.why[0] ? r.why : r.me.detail[0] ? r.me.detail :
+				    funds_status_name(fs), -1, SQLITE_TRANSIENT);
+			}
+			sqlite3_step(st);
+			sqlite3_reset(st);
+		}
 		if (fs == FUNDS_OK) {
 			(*paid)++;
 		} else {

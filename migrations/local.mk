@@ -14,7 +14,8 @@ MIGRATIONS = \
 	migrations/0011_fx_swaps.sql \
 	migrations/0012_lightning_out.sql \
 	migrations/0013_admin.sql \
-	migrations/0014_settings.sql
+	migrations/0014_settings.sql \
+	migrations/0015_expiry_attempts.sql
 
 EXTRA_DIST += $(MIGRATIONS) scripts/embed-migrations.sh
 nodist_libroutstr_a_SOURCES = migrations.c

@@ -108,6 +108,16 @@ describe('Lightning out under lighttpd', { skip: pre.skip }, () => {
 		assert.ok((await balanceInfo(h, future)).balance > 30000);
 		const again = routstrctl(h, ['cron', '--force', 'expiry']);
 		assert.match(again.out, /expiry: 0 expired/);
+		// An address that fails is backed off, not retried every minute
+		// ahead of every other expired key.
+		const bad = await keyFor('frank', 40, { 'key-expiry-time': past });
+		await ln.ctl('POST', '/_test/mode', { mode: 'error' });
+		const f1 = routstrctl(h, ['cron', '--force', 'expiry']);
+		const f2 = routstrctl(h, ['cron', '--force', 'expiry']);
+		await ln.ctl('POST', '/_test/mode', { mode: 'ok' });
+		assert.match(f1.out, /expiry: 0 expired key\(s\) refunded over Lightning, 1 failed/);
+		assert.match(f2.out, /expiry: 0 expired key\(s\) refunded over Lightning, 0 failed/);
+		assert.ok((await balanceInfo(h, bad)).balance > 30000, 'the key keeps its balance');
 		assertAuditClean(h);
 	});
 
