@@ -546,7 +546,7 @@ step_mint(const struct funds_ctx *fc, struct fx_row *r, struct mint_error *me)
 		struct mint_error scratch;
 
 		memset(&scratch, 0, sizeof(scratch));
-		wallet_recover(&w, 0, &st, &scratch);
+		wallet_recover_quote(&w, r->quote, &st, &scratch);
 		found = wallet_op_find(&w, "mint", NULL, r->quote, &op, state);
 		if (found != 1 || (strcmp(state, "done") != 0 && strcmp(state, "failed") != 0))
 			return STEP_WAIT;
@@ -768,6 +768,22 @@ row_insert(struct db *db, const char *hash, const char *key, const char *source,
 	return RERR_OK;
 }
 
+static int64_t
+open_swaps(struct db *db)
+{
+	static const char sql[] = "SELECT count(*) FROM fx_swaps"
+	    " WHERE state IN ('quoted', 'received', 'melted', 'minted')";
+	sqlite3_stmt *st = db_stmt(db, sql);
+	int64_t n = 0;
+
+	if (st == NULL)
+		return 0;
+	if (sqlite3_step(st) == SQLITE_ROW)
+		n = sqlite3_column_int64(st, 0);
+	sqlite3_reset(st);
+	return n;
+}
+
 /* The outcome of row r for beneficiary, as funds_deposit reports it. */
 static enum funds_status
 report(const struct funds_ctx *fc, const struct fx_row *r, const char *beneficiary,
@@ -844,6 +860,14 @@ fx_deposit(const struct funds_ctx *fc, const char *token, const char *beneficiar
 	}
 	wallet_token_hash(&t, hash);
 	re = row_read(fc->db, 0, hash, &r);
+	if (re == RERR_NOT_FOUND && open_swaps(fc->db) >= FX_OPEN_MAX) {
+		/* Every foreign mint is someone's: a flood of swaps stuck at
+		 * mints that never answer must not bury the node's recovery. */
+		out->mint = mint_error_set(&out->me, MINT_E_RATE_LIMITED,
+		    "too many foreign-mint swaps in progress; try again later");
+		fs = FUNDS_MINT;
+		goto done;
+	}
 	if (re == RERR_NOT_FOUND) {
 		/* New: quote it without touching the token. */
 		funds_wallet(fc, &w);
@@ -905,9 +929,12 @@ done:
 int
 fx_recover(const struct funds_ctx *fc, int *finished, int *left)
 {
+	/* Least recently tried first, and each try is stamped: swaps stuck at
+	 * a mint that never answers cannot starve the others. */
 	static const char sql[] =
 	    "SELECT id FROM fx_swaps WHERE state IN ('quoted', 'received', 'melted', 'minted')"
-	    " ORDER BY id LIMIT ?1";
+	    " ORDER BY updated_at, id LIMIT ?1";
+	static const char touch_sql[] = "UPDATE fx_swaps SET updated_at = ?2 WHERE id = ?1";
 	int64_t *ids = xcalloc(FX_BATCH, sizeof(*ids));
 	sqlite3_stmt *st = db_stmt(fc->db, sql);
 	struct mint_error me;
@@ -938,6 +965,12 @@ fx_recover(const struct funds_ctx *fc, int *finished, int *left)
 			memset(&me, 0, sizeof(me));
 			run(fc, &r, NULL, &now, &me);
 			unclaim(fc->db, r.id);
+			if ((st = db_stmt(fc->db, touch_sql)) != NULL) {
+				sqlite3_bind_int64(st, 1, r.id);
+				sqlite3_bind_int64(st, 2, wall_sec());
+				sqlite3_step(st);
+				sqlite3_reset(st);
+			}
 		}
 		if (got < 0)
 			rc = -1;

@@ -33,6 +33,7 @@
 
 #define FX_LEASE_S 120		/* one runner per swap at a time */
 #define FX_QUOTE_TRIES 3	/* new quotes when the melt needs more fees */
+#define FX_OPEN_MAX 200		/* swaps in progress, node-wide; more wait */
 
 /* Swap token (of an untrusted mint) into the primary mint and credit it to
  * beneficiary (created with lim when missing), or, when it was presented

@@ -801,7 +801,7 @@ static const char SQL_OP_GET[] =
 static const char SQL_OP_OPEN[] =
     "SELECT id, owner FROM mint_operations WHERE state IN ('prepared', 'sent') AND updated_at <= ?1"
     " AND (?2 IS NULL OR token_hash = ?2) AND (?3 IS NULL OR fund_ref = ?3)"
-    " AND (?4 IS NULL OR api_key_hash = ?4) ORDER BY id LIMIT 1000";
+    " AND (?4 IS NULL OR api_key_hash = ?4) AND (?5 IS NULL OR quote = ?5) ORDER BY id LIMIT 1000";
 static const char SQL_OP_RELEASE[] =
     "UPDATE mint_operations SET owner = NULL WHERE id = ?";
 static const char SQL_PROOF_INSERT[] =
@@ -2258,7 +2258,7 @@ wallet_balance(struct wallet_ctx *w, struct wallet_balance **out, size_t *n)
  * (token_hash) or one withdrawal (fund_ref). */
 static enum mint_err
 recover_ops(struct wallet_ctx *w, int64_t min_age_s, const char *token_hash, const char *fund_ref,
-    const char *key, struct wallet_recover_stats *st, struct mint_error *e)
+    const char *key, const char *quote, struct wallet_recover_stats *st, struct mint_error *e)
 {
 	sqlite3_stmt *q = db_stmt(w->db, SQL_OP_OPEN);
 	int64_t *ids = NULL;
@@ -2272,6 +2272,7 @@ recover_ops(struct wallet_ctx *w, int64_t min_age_s, const char *token_hash, con
 	bind_text(q, 2, token_hash);
 	bind_text(q, 3, fund_ref);
 	bind_text(q, 4, key);
+	bind_text(q, 5, quote);
 	while (sqlite3_step(q) == SQLITE_ROW) {
 		/* A live runner (another thread or process) finishes its own. */
 		if (owner_tag_alive((const char *)sqlite3_column_text(q, 1)) != 0) {
@@ -2327,14 +2328,21 @@ enum mint_err
 wallet_recover(struct wallet_ctx *w, int64_t min_age_s, struct wallet_recover_stats *st,
     struct mint_error *e)
 {
-	return recover_ops(w, min_age_s, NULL, NULL, NULL, st, e);
+	return recover_ops(w, min_age_s, NULL, NULL, NULL, NULL, st, e);
+}
+
+enum mint_err
+wallet_recover_quote(struct wallet_ctx *w, const char *quote, struct wallet_recover_stats *st,
+    struct mint_error *e)
+{
+	return recover_ops(w, 0, NULL, NULL, NULL, quote, st, e);
 }
 
 enum mint_err
 wallet_recover_for(struct wallet_ctx *w, const char *token_hash, const char *fund_ref,
     const char *api_key_hash, struct wallet_recover_stats *st, struct mint_error *e)
 {
-	return recover_ops(w, 0, token_hash, fund_ref, api_key_hash, st, e);
+	return recover_ops(w, 0, token_hash, fund_ref, api_key_hash, NULL, st, e);
 }
 
 /* ------------------------------------------------------ transaction queries */

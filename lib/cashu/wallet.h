@@ -183,6 +183,10 @@ enum mint_err wallet_recover_for(struct wallet_ctx *w, const char *token_hash,
     const char *fund_ref, const char *api_key_hash, struct wallet_recover_stats *st,
     struct mint_error *e);
 
+/* The same for the open operations of one mint or melt quote. */
+enum mint_err wallet_recover_quote(struct wallet_ctx *w, const char *quote,
+    struct wallet_recover_stats *st, struct mint_error *e);
+
 /* The receipt of an earlier redemption of token's proofs (whatever its
  * encoding): 1 and *r, 0 none (or the token does not decode), -1 error.
  * hash gets the token hash ("" when it does not decode). */
