@@ -19,6 +19,7 @@
 #include "json.h"
 #include "ledger.h"
 #include "lnout.h"
+#include "providers.h"
 #include "log.h"
 #include "report.h"
 #include "server.h"
@@ -438,5 +439,210 @@ h_admin_api_withdraw(struct req *r)
 	resp_json(r, 200, o);
 out:
 	free(token);
+	json_object_put(b);
+}
+
+/* ------------------------------------------------------------ providers */
+
+#define ADMIN_PROVIDERS_MAX 64
+
+static struct json_object *
+provider_json(const struct report_provider *p)
+{
+	struct json_object *o = json_object_new_object();
+	char fee[32];
+
+	json_object_object_add(o, "id", json_object_new_int64(p->id));
+	json_object_object_add(o, "slug", json_object_new_string(p->slug));
+	json_object_object_add(o, "provider_type", json_object_new_string(p->type));
+	json_object_object_add(o, "base_url", json_object_new_string(p->base_url));
+	json_object_object_add(o, "api_key", json_object_new_string(p->has_key ? "[REDACTED]" : ""));
+	json_object_object_add(o, "api_version", NULL);
+	json_object_object_add(o, "enabled", json_object_new_boolean(p->enabled));
+	if (p->fee_ppm < 0) {
+		json_object_object_add(o, "provider_fee", NULL);
+	} else {
+		/* The fee as Routstr writes it (1.01), from the exact ppm. */
+		snprintf(fee, sizeof(fee), "%lld.%06lld", (long long)(p->fee_ppm / 1000000),
+		    (long long)(p->fee_ppm % 1000000));
+		json_object_object_add(o, "provider_fee", json_object_new_double_s(
+		    (double)p->fee_ppm / 1e6, fee));
+	}
+	json_object_object_add(o, "priority", json_object_new_int64(p->priority));
+	json_object_object_add(o, "provider_settings", NULL);
+	return o;
+}
+
+/* The provider {pid} names: all digits an id, else a slug. 1 found. */
+static int
+provider_find(struct req *r, const char *pid, struct report_provider *out)
+{
+	struct report_provider *rows = xcalloc(ADMIN_PROVIDERS_MAX, sizeof(*rows));
+	size_t n = 0, i;
+	int64_t id = -1;
+	int found = 0;
+
+	if (*pid && strspn(pid, "0123456789") == strlen(pid))
+		parse_i64(pid, 0, INT64_MAX, &id);
+	if (report_providers(r->worker->db, rows, ADMIN_PROVIDERS_MAX, &n) == RERR_OK)
+		for (i = 0; i < n && !found; i++)
+			if (rows[i].id == id || strcmp(rows[i].slug, pid) == 0) {
+				*out = rows[i];
+				found = 1;
+			}
+	free(rows);
+	return found;
+}
+
+/* provider_fee as JSON (1.01) in ppm; -1 when absent; -2 when invalid. */
+static int64_t
+fee_of(struct json_object *b)
+{
+	struct json_object *f = json_get(b, "provider_fee");
+	double d;
+
+	if (f == NULL || json_object_is_type(f, json_type_null))
+		return -1;
+	if (!json_object_is_type(f, json_type_double) && !json_object_is_type(f, json_type_int))
+		return -2;
+	d = json_object_get_double(f);
+	if (!(d >= 1.0 && d <= 1000.0))
+		return -2;
+	return (int64_t)(d * 1e6 + 0.5);
+}
+
+static bool
+type_ok(const char *t)
+{
+	return t && (strcmp(t, "openai") == 0 || strcmp(t, "openrouter") == 0 ||
+	    strcmp(t, "anthropic") == 0 || strcmp(t, "generic") == 0);
+}
+
+static bool
+slug_valid(const char *s)
+{
+	size_t i, n = s ? strlen(s) : 0;
+
+	if (n == 0 || n > 64 || s[0] == '-')
+		return false;
+	for (i = 0; i < n; i++)
+		if (!((s[i] >= 'a' && s[i] <= 'z') || (s[i] >= '0' && s[i] <= '9') || s[i] == '-'))
+			return false;
+	return true;
+}
+
+/* GET and POST /admin/api/upstream-providers */
+void
+h_admin_api_providers(struct req *r)
+{
+	struct report_provider *rows, p;
+	struct json_object *a, *b;
+	const char *slug, *type, *url, *key;
+	int64_t fee, prio = 100;
+	size_t n = 0, i;
+	enum rerr e;
+
+	if (r->method == HTTP_GET) {
+		rows = xcalloc(ADMIN_PROVIDERS_MAX, sizeof(*rows));
+		a = json_object_new_array();
+		if (report_providers(r->worker->db, rows, ADMIN_PROVIDERS_MAX, &n) == RERR_OK)
+			for (i = 0; i < n; i++)
+				json_object_array_add(a, provider_json(&rows[i]));
+		free(rows);
+		resp_json(r, 200, a);
+		return;
+	}
+	b = body_json(r);
+	slug = b ? json_get_str(b, "slug") : NULL;
+	type = b ? json_get_str(b, "provider_type") : NULL;
+	url = b ? json_get_str(b, "base_url") : NULL;
+	key = b ? json_get_str(b, "api_key") : NULL;
+	fee = b ? fee_of(b) : -2;
+	if (b && json_get(b, "priority") && json_get_i64(b, "priority", &prio) < 0)
+		fee = -2;
+	if (b == NULL || !slug_valid(slug) || !type_ok(type) || url == NULL ||
+	    (strncmp(url, "https://", 8) != 0 && strncmp(url, "http://", 7) != 0) || fee == -2 ||
+	    strlen(url) > 1024 || (key && strlen(key) > 4096)) {
+		detail(r, 400, "slug (a-z 0-9 -), provider_type (openai, openrouter, anthropic, "
+		    "generic), an http(s) base_url and a provider_fee of at least 1.0 are required");
+		goto out;
+	}
+	e = providers_add(r->worker->db, slug, type, url, key && *key ? key : NULL, fee, prio);
+	if (e == RERR_CONFLICT) {
+		detail(r, 409, "A provider with this slug exists");
+		goto out;
+	}
+	if (e != RERR_OK || !provider_find(r, slug, &p)) {
+		detail(r, 500, "Internal server error");
+		goto out;
+	}
+	log_info("request %s: admin api: provider %s added", r->id, slug);
+	resp_json(r, 201, provider_json(&p));
+out:
+	json_object_put(b);
+}
+
+/* GET, PATCH and DELETE /admin/api/upstream-providers/{pid} */
+void
+h_admin_api_provider(struct req *r)
+{
+	const char *pid = r->path + strlen("/admin/api/upstream-providers/");
+	struct report_provider p;
+	struct json_object *b = NULL, *o, *en;
+	const char *type, *url, *key;
+	int64_t fee, prio;
+
+	if (strlen(pid) > 64 || !provider_find(r, pid, &p)) {
+		detail(r, 404, "Provider not found");
+		return;
+	}
+	if (r->method == HTTP_GET) {
+		resp_json(r, 200, provider_json(&p));
+		return;
+	}
+	if (r->method == HTTP_DELETE) {
+		if (providers_remove(r->worker->db, p.slug) != RERR_OK) {
+			detail(r, 500, "Internal server error");
+			return;
+		}
+		log_info("request %s: admin api: provider %s removed", r->id, p.slug);
+		o = json_object_new_object();
+		json_object_object_add(o, "ok", json_object_new_boolean(1));
+		json_object_object_add(o, "deleted_id", json_object_new_int64(p.id));
+		resp_json(r, 200, o);
+		return;
+	}
+	b = body_json(r);
+	if (b == NULL) {
+		detail(r, 400, "A JSON object is required");
+		return;
+	}
+	type = json_get_str(b, "provider_type");
+	url = json_get_str(b, "base_url");
+	key = json_get_str(b, "api_key");
+	fee = fee_of(b);
+	prio = p.priority;
+	if ((type && !type_ok(type)) || (url && strncmp(url, "https://", 8) != 0 &&
+	    strncmp(url, "http://", 7) != 0) || fee == -2 ||
+	    (json_get(b, "priority") && json_get_i64(b, "priority", &prio) < 0) ||
+	    (url && strlen(url) > 1024) || (key && strlen(key) > 4096)) {
+		detail(r, 400, "Invalid provider fields");
+		goto out;
+	}
+	/* Routstr's clients send the redacted key back: that keeps it. */
+	if (key && (*key == '\0' || strcmp(key, "[REDACTED]") == 0))
+		key = NULL;
+	if (providers_update(r->worker->db, p.slug, type ? type : p.type, url ? url : p.base_url, key,
+	    json_get(b, "provider_fee") ? fee : p.fee_ppm, prio) != RERR_OK) {
+		detail(r, 500, "Internal server error");
+		goto out;
+	}
+	en = json_get(b, "enabled");
+	if (en && json_object_is_type(en, json_type_boolean))
+		providers_set_enabled(r->worker->db, p.slug, json_object_get_boolean(en));
+	provider_find(r, p.slug, &p);
+	log_info("request %s: admin api: provider %s changed", r->id, p.slug);
+	resp_json(r, 200, provider_json(&p));
+out:
 	json_object_put(b);
 }

@@ -72,5 +72,7 @@ void h_admin_api_transactions(struct req *r);
 void h_admin_api_logs(struct req *r);
 void h_admin_api_usage(struct req *r);
 void h_admin_api_withdraw(struct req *r);
+void h_admin_api_providers(struct req *r);
+void h_admin_api_provider(struct req *r);
 
 #endif

@@ -36,6 +36,7 @@
 #define ADMIN_API(path, m, h, name) \
 	{ path, MATCH_EXACT, m, AUTH_ADMIN, 64 * 1024, h, name, 0 }
 #define PATCH HTTP_M(HTTP_PATCH)
+#define DELETE HTTP_M(HTTP_DELETE)
 
 const struct route routes[] = {
 	{ "/", MATCH_EXACT, GET, AUTH_NONE, 0, h_root, "root", 0 },
@@ -86,6 +87,10 @@ const struct route routes[] = {
 	ADMIN_API("/admin/api/logs", GET, h_admin_api_logs, "admin_api_logs"),
 	ADMIN_API("/admin/api/usage/summary", GET, h_admin_api_usage, "admin_api_usage"),
 	ADMIN_API("/admin/withdraw", POST, h_admin_api_withdraw, "admin_api_withdraw"),
+	ADMIN_API("/admin/api/upstream-providers", GET | POST, h_admin_api_providers,
+	    "admin_api_providers"),
+	{ "/admin/api/upstream-providers/", MATCH_PREFIX, GET | PATCH | DELETE, AUTH_ADMIN, 64 * 1024,
+	    h_admin_api_provider, "admin_api_provider", 0 },
 	BALANCE_ROUTES("/v1/balance"),
 	BALANCE_ROUTES("/v1/wallet"),
 	{ "/v1/models/paths", MATCH_EXACT, GET, AUTH_NONE, 0, h_model_paths, "model_paths", 0 },

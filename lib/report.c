@@ -274,6 +274,7 @@ fill_provider(sqlite3_stmt *st, void *p)
 	v->enabled = sqlite3_column_int(st, 5) != 0;
 	v->from_env = sqlite3_column_int(st, 6) != 0;
 	v->has_key = sqlite3_column_int(st, 7) != 0;
+	v->id = sqlite3_column_int64(st, 8);
 }
 
 enum rerr
@@ -281,7 +282,7 @@ report_providers(struct db *db, struct report_provider *rows, size_t max, size_t
 {
 	static const char sql[] =
 	    "SELECT slug, type, base_url, coalesce(fee_ppm, -1), priority, enabled, from_env,"
-	    " coalesce(api_key, '') <> '' FROM providers ORDER BY priority, id LIMIT ?1";
+	    " coalesce(api_key, '') <> '', id FROM providers ORDER BY priority, id LIMIT ?1";
 	sqlite3_stmt *st = db_stmt(db, sql);
 
 	*n = 0;

@@ -76,6 +76,7 @@ struct report_payout {
 enum rerr report_payouts(struct db *db, struct report_payout *rows, size_t max, size_t *n);
 
 struct report_provider {
+	int64_t id;
 	char slug[65], type[16];
 	char base_url[1025];
 	int64_t fee_ppm, priority;	/* fee -1: the default */

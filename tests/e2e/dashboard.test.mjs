@@ -157,6 +157,28 @@ describe('dashboard under lighttpd', { skip: pre.skip }, () => {
 			method: 'PATCH', headers: bearer(token), json: { balance_limit: 12345 } });
 		assert.equal(limit.status, 200, limit.text);
 		assert.equal(JSON.parse(limit.text).balance_limit, 12345);
+		// Providers, as Routstr's automation drives them.
+		const add = await req(h, '/admin/api/upstream-providers', { method: 'POST', headers: bearer(token),
+			json: { slug: 'api-made', provider_type: 'openai', base_url: 'https://api.example/v1',
+				api_key: 'sk-upstream-secret', provider_fee: 1.05 } });
+		assert.equal(add.status, 201, add.text);
+		const made = JSON.parse(add.text);
+		assert.equal(made.api_key, '[REDACTED]');
+		assert.equal(made.provider_fee, 1.05);
+		assert.equal((await req(h, '/admin/api/upstream-providers', { method: 'POST', headers: bearer(token),
+			json: { slug: 'api-made', provider_type: 'openai', base_url: 'https://x/v1' } })).status, 409);
+		const patch = await req(h, `/admin/api/upstream-providers/${made.id}`, { method: 'PATCH',
+			headers: bearer(token), json: { provider_fee: 1.2, enabled: false, api_key: '[REDACTED]' } });
+		assert.equal(patch.status, 200, patch.text);
+		assert.equal(JSON.parse(patch.text).provider_fee, 1.2);
+		assert.equal(JSON.parse(patch.text).enabled, false);
+		assert.equal(JSON.parse(patch.text).api_key, '[REDACTED]', 'the redacted key sent back keeps the key');
+		const all = JSON.parse((await req(h, '/admin/api/upstream-providers', { headers: bearer(token) })).text);
+		assert.ok(all.some((p) => p.slug === 'api-made' && !p.enabled));
+		assert.doesNotMatch(JSON.stringify(all), /sk-upstream-secret/);
+		const del = await req(h, '/admin/api/upstream-providers/api-made', { method: 'DELETE', headers: bearer(token) });
+		assert.equal(del.status, 200, del.text);
+		assert.equal((await req(h, '/admin/api/upstream-providers/api-made', { headers: bearer(token) })).status, 404);
 		assertAuditClean(h);
 	});
 
