@@ -17,7 +17,9 @@
 #include "admin_view.h"
 #include "conf.h"
 #include "handlers.h"
+#include "funds.h"
 #include "ledger.h"
+#include "lnurl.h"
 #include "log.h"
 #include "report.h"
 #include "server.h"
@@ -291,7 +293,18 @@ hash_of(const char *p, size_t n, char out[LEDGER_KEY_MAX + 1])
 }
 
 static void
+key_page_token(struct req *r, const char *hash, const char *flash, const char *error,
+    const char *token);
+
+static void
 key_page(struct req *r, const char *hash, const char *flash, const char *error)
+{
+	key_page_token(r, hash, flash, error, NULL);
+}
+
+static void
+key_page_token(struct req *r, const char *hash, const char *flash, const char *error,
+    const char *token)
 {
 	struct report_journal *j = xcalloc(KEY_JOURNAL, sizeof(*j));
 	struct ledger_key k;
@@ -329,6 +342,11 @@ key_page(struct req *r, const char *hash, const char *flash, const char *error)
 		view_set(&v, AK_k_limit, "%lld", (long long)k.lim.balance_limit);
 	if (k.lim.has_validity)
 		view_set(&v, AK_k_validity, "%lld", (long long)k.lim.validity_date);
+	view_set(&v, AK_k_refund_input, "%s", k.refund_address);
+	if (k.key_expiry_time >= 0)
+		view_set(&v, AK_k_expiry_input, "%lld", (long long)k.key_expiry_time);
+	if (token)
+		view_set(&v, AK_k_token, "%s", token);
 	view_flag(&v, AK_reset_none, k.lim.reset == LEDGER_RESET_NONE);
 	view_flag(&v, AK_reset_daily, k.lim.reset == LEDGER_RESET_DAILY);
 	view_flag(&v, AK_reset_weekly, k.lim.reset == LEDGER_RESET_WEEKLY);
@@ -383,6 +401,26 @@ key_limits(struct req *r, const char *hash)
 		return;
 	}
 	free(reset);
+	{
+		char *addr = admin_form(r, "refund_address", LEDGER_TEXT_MAX, false), url[2048];
+		int64_t exp = -1;
+		int c = form_int(r, "key_expiry_time", 0, INT64_MAX / 2, &exp);
+
+		if (c < 0 || (addr && *addr && lnurl_resolve(addr, conf_bool(conf_get(),
+		    CONF_LNURL_ALLOW_HTTP), url, sizeof(url)) != 0)) {
+			free(addr);
+			key_page(r, hash, NULL, "The refund address must be a Lightning address or "
+			    "LNURL, the expiry a Unix time.");
+			return;
+		}
+		if (((addr && *addr) || c == 1) && ledger_key_set_refund(r->worker->db, hash,
+		    addr && *addr ? addr : NULL, c == 1 ? exp : -1) != RERR_OK) {
+			free(addr);
+			key_page(r, hash, NULL, "The refund address could not be saved.");
+			return;
+		}
+		free(addr);
+	}
 	e = ledger_key_set_limits(r->worker->db, hash, &lim);
 	if (e != RERR_OK) {
 		key_page(r, hash, NULL, "The limits could not be saved.");
@@ -428,4 +466,41 @@ h_admin_key_limits(struct req *r)
 	}
 	free(q);
 	key_limits(r, hash);
+}
+
+/* POST /admin/key-refund: the key's balance as a token of its mint, made
+ * as the key's own refund (the same withdrawal, offered again to its holder
+ * until redeemed). */
+void
+h_admin_key_refund(struct req *r)
+{
+	char *q = admin_form(r, "hash", LEDGER_KEY_MAX, false), msg[96];
+	char hash[LEDGER_KEY_MAX + 1];
+	struct funds_ctx fc = { r->worker->db, r->worker->up, r->id };
+	struct funds_withdrawal w;
+	struct ledger_key k;
+	enum funds_status fs;
+
+	if (q == NULL || !hash_of(q, strlen(q), hash) ||
+	    ledger_key_get(r->worker->db, hash, &k, NULL) != RERR_OK) {
+		free(q);
+		resp_error(r, 404, "not_found", NULL, "No such key");
+		return;
+	}
+	free(q);
+	memset(&w, 0, sizeof(w));
+	fs = funds_withdraw(&fc, &k, "apikey", &w);
+	if (fs != FUNDS_OK) {
+		key_page(r, hash, NULL, fs == FUNDS_BUSY ? "The key has requests in flight." :
+		    fs == FUNDS_NOTHING || fs == FUNDS_TOO_SMALL ? "Nothing to refund." :
+		    fs == FUNDS_INVALID ? "A child key has no balance of its own." :
+		    "The mint did not make the token; the balance stays on the key.");
+		free(w.token);
+		return;
+	}
+	log_info("request %s: dashboard: key %.8s refunded as a token (%lld msat)", r->id, hash,
+	    (long long)w.msat);
+	snprintf(msg, sizeof(msg), "Refunded %lld msat as a token.", (long long)w.msat);
+	key_page_token(r, hash, msg, NULL, w.token);
+	free(w.token);
 }

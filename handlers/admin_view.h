@@ -26,7 +26,7 @@
 	X(req_24h) X(rev_24h) X(chart_24h) X(req_30d) X(rev_30d) X(chart_30d) \
 	X(keys) X(keys_total) X(keys_balance) X(k_hash) X(k_short) X(k_child) X(k_balance) \
 	X(k_reserved) X(k_spent) X(k_requests) X(k_parent) X(k_mint) X(k_unit) X(k_refund) \
-	X(k_expiry) X(k_created) X(k_limit) X(k_validity) \
+	X(k_expiry) X(k_created) X(k_limit) X(k_validity) X(k_refund_input) X(k_expiry_input) X(k_token) \
 	X(reset_none) X(reset_daily) X(reset_weekly) X(reset_monthly) \
 	X(journal) X(j_at) X(j_kind) X(j_delta) X(j_ref) \
 	X(token) X(token_amount) X(token_unit) X(token_mint) X(payable) \

@@ -48,6 +48,7 @@ void h_admin_keys(struct req *r);
 void h_admin_root(struct req *r);
 void h_admin_key(struct req *r);
 void h_admin_key_limits(struct req *r);
+void h_admin_key_refund(struct req *r);
 void h_admin_withdraw_page(struct req *r);
 void h_admin_withdraw(struct req *r);
 void h_admin_withdraw_ln(struct req *r);

@@ -62,6 +62,7 @@ const struct route routes[] = {
 	ADMIN_PAGE("/admin/keys", GET, h_admin_keys, "admin_keys"),
 	ADMIN_PAGE("/admin/key", GET, h_admin_key, "admin_key"),
 	ADMIN_PAGE("/admin/key-limits", POST, h_admin_key_limits, "admin_key_limits"),
+	ADMIN_PAGE("/admin/key-refund", POST, h_admin_key_refund, "admin_key_refund"),
 	ADMIN_PAGE("/admin/withdraw", GET, h_admin_withdraw_page, "admin_withdraw"),
 	ADMIN_PAGE("/admin/withdraw/lightning", POST, h_admin_withdraw_ln, "admin_withdraw_ln"),
 	ADMIN_PAGE("/admin/payouts", GET, h_admin_payouts, "admin_payouts"),
