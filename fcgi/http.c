@@ -13,6 +13,7 @@
 #include "http.h"
 #include "json.h"
 #include "log.h"
+#include "mount.h"
 #include "router.h"
 #include "server.h"
 #include "util.h"
@@ -21,7 +22,8 @@
 
 /* Why parse_params refused a request before routing. */
 enum door {
-	DOOR_OK, DOOR_BAD_PATH, DOOR_BAD_HEADER, DOOR_BAD_LENGTH, DOOR_HEADERS_TOO_LARGE,
+	DOOR_OK, DOOR_BAD_PATH, DOOR_OUTSIDE_MOUNT, DOOR_BAD_HEADER, DOOR_BAD_LENGTH,
+	DOOR_HEADERS_TOO_LARGE,
 };
 
 static const char *const method_names[HTTP_METHOD__MAX] = {
@@ -80,6 +82,18 @@ req_header(const struct req *r, const char *name)
 	return NULL;
 }
 
+const char *
+req_prefix(const struct req *r)
+{
+	return r->prefix;
+}
+
+char *
+req_url(const struct req *r, const char *path)
+{
+	return mount_url(r->prefix, path);
+}
+
 char *
 req_query(const struct req *r, const char *name)
 {
@@ -106,49 +120,6 @@ method_of(const char *s)
 		if (strcmp(s, method_names[m]) == 0)
 			return (enum http_method)m;
 	return HTTP_OTHER;
-}
-
-static int
-hexdig(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
-/* Percent-decode a path of n bytes into a new string; NULL on a bad escape
- * or an encoded NUL. */
-static char *
-path_decode(const char *s, size_t n)
-{
-	char *out = xmalloc(n + 1), *o = out;
-	size_t i;
-
-	for (i = 0; i < n; i++) {
-		if (s[i] == '%') {
-			int hi, lo;
-
-			if (i + 2 >= n)
-				goto bad;
-			hi = hexdig(s[i + 1]);
-			lo = hexdig(s[i + 2]);
-			if (hi < 0 || lo < 0 || (hi == 0 && lo == 0))
-				goto bad;
-			*o++ = (char)(hi << 4 | lo);
-			i += 2;
-		} else {
-			*o++ = s[i];
-		}
-	}
-	*o = '\0';
-	return out;
-bad:
-	free(out);
-	return NULL;
 }
 
 /* "HTTP_X_CASHU" → "x-cashu". */
@@ -206,8 +177,10 @@ static enum door
 parse_params(struct req *r, char **envp)
 {
 	const char *uri, *method, *cl;
-	char **e;
-	size_t plen, nenv = 0, max = (size_t)conf_int(conf_get(), CONF_MAX_HEADER_BYTES);
+	char **e, *prefix, *path;
+	struct mount_cgi mc = { 0 };
+	enum door mounted = DOOR_OK;
+	size_t nenv = 0, max = (size_t)conf_int(conf_get(), CONF_MAX_HEADER_BYTES);
 	bool bad = false;
 
 	method = FCGX_GetParam("REQUEST_METHOD", envp);
@@ -237,33 +210,39 @@ parse_params(struct req *r, char **envp)
 			add_header(r, xstrdup("content-length"), eq + 1, max);
 	}
 
-	/* The original path: REQUEST_URI where the server gives it (lighttpd,
-	 * Apache), else SCRIPT_NAME + PATH_INFO. */
+	/* The path and the mount it is under (lib/mount.h): from REQUEST_URI
+	 * (raw, decoded here), SCRIPT_NAME and PATH_INFO, or the ROOT_PATH
+	 * setting; never from a header. The query is REQUEST_URI's, else
+	 * QUERY_STRING. */
 	uri = FCGX_GetParam("REQUEST_URI", envp);
+	mc.script_name = FCGX_GetParam("SCRIPT_NAME", envp);
+	mc.path_info = FCGX_GetParam("PATH_INFO", envp);
+	mc.root_path = conf_str(conf_get(), CONF_ROOT_PATH);
 	if (uri && *uri) {
 		const char *q = strchr(uri, '?');
 
-		plen = q ? (size_t)(q - uri) : strlen(uri);
+		mc.uri = uri;
+		mc.uri_len = q ? (size_t)(q - uri) : strlen(uri);
 		r->query = xstrdup(q ? q + 1 : "");
-		r->path = path_decode(uri, plen);
 	} else {
-		const char *sn = FCGX_GetParam("SCRIPT_NAME", envp);
-		const char *pi = FCGX_GetParam("PATH_INFO", envp);
 		const char *qs = FCGX_GetParam("QUERY_STRING", envp);
-		char *joined = xasprintf("%s%s", sn ? sn : "", pi ? pi : "");
 
 		r->query = xstrdup(qs ? qs : "");
-		r->path = path_decode(joined, strlen(joined));
-		free(joined);
 	}
-	if (r->path == NULL) {
-		r->path = xstrdup("/");
-		return DOOR_BAD_PATH;
+	switch (mount_resolve(&mc, &prefix, &path)) {
+	case MOUNT_OK:
+		break;
+	case MOUNT_BAD_PATH:
+		mounted = DOOR_BAD_PATH;
+		break;
+	case MOUNT_OUTSIDE:
+		mounted = DOOR_OUTSIDE_MOUNT;
+		break;
 	}
-	if (r->path[0] == '\0') {
-		free((char *)r->path);
-		r->path = xstrdup("/");
-	}
+	r->prefix = prefix;
+	r->path = path;
+	if (mounted != DOOR_OK)
+		return mounted;
 	if (bad)
 		return DOOR_BAD_HEADER;
 	if (r->header_bytes > max)
@@ -534,6 +513,7 @@ req_free(struct req *r)
 	}
 	free(r->headers);
 	free((char *)r->path);
+	free((char *)r->prefix);
 	free((char *)r->query);
 	free(r->body);
 	free(r->log_extra);
@@ -569,6 +549,7 @@ http_serve(struct worker *w)
 	const struct conf *c = conf_get();
 	struct req r;
 	const struct route *rt;
+	char *full;
 	int status, mismatch = 0;
 
 	memset(&r, 0, sizeof(r));
@@ -591,6 +572,10 @@ http_serve(struct worker *w)
 		 * client write its own lines into the upstream request. */
 		resp_error(&r, 400, "invalid_request_error", "invalid_header",
 		    "A request header contains a control character");
+		goto done;
+	case DOOR_OUTSIDE_MOUNT:
+		/* ROOT_PATH is set and the web server sent a path outside it. */
+		resp_error(&r, 404, "not_found", NULL, "Path '%s' not found", r.path);
 		goto done;
 	case DOOR_BAD_PATH:
 	case DOOR_BAD_LENGTH:
@@ -617,11 +602,11 @@ http_serve(struct worker *w)
 				    allow[0] ? ", " : "", names[m]);
 		resp_header(&r, "Allow", allow);
 		resp_error(&r, 405, "invalid_request_error", "method_not_allowed",
-		    "Method %s not allowed on %s", r.method_str, r.path);
+		    "Method %s not allowed on %s%s", r.method_str, r.prefix, r.path);
 		goto done;
 	}
 	if (rt == NULL) {
-		resp_error(&r, 404, "not_found", NULL, "Path '%s' not found", r.path);
+		resp_error(&r, 404, "not_found", NULL, "Path '%s%s' not found", r.prefix, r.path);
 		goto done;
 	}
 	r.route = rt;
@@ -650,7 +635,10 @@ done:
 		 * a kept-alive FastCGI connection. */
 		f->keepConnection = 0;
 	}
-	log_request(r.id, r.method_str, r.path, r.client_gone && r.status == 0 ? 499 : r.status,
-	    r.bytes_out, mono_usec() - r.start_us, r.log_extra);
+	full = r.prefix && *r.prefix ? mount_url(r.prefix, r.path) : NULL;
+	log_request(r.id, r.method_str, full ? full : r.path,
+	    r.client_gone && r.status == 0 ? 499 : r.status, r.bytes_out,
+	    mono_usec() - r.start_us, r.log_extra);
+	free(full);
 	req_free(&r);
 }

@@ -15,4 +15,5 @@ libroutstr_a_SOURCES += \
 	lib/providers.c lib/providers.h \
 	lib/cron.c lib/cron.h \
 	lib/lnurl.c lib/lnurl.h \
+	lib/mount.c lib/mount.h \
 	lib/template.c lib/template.h

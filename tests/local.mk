@@ -11,7 +11,8 @@ tests_unit_libtestlib_a_CFLAGS = $(UNIT_CFLAGS)
 EXTRA_DIST += tests/unit/README
 
 check_PROGRAMS += tests/unit/test_conf tests/unit/test_log tests/unit/test_router \
-	tests/unit/test_db tests/unit/test_sse tests/unit/test_lnurl tests/unit/test_template
+	tests/unit/test_db tests/unit/test_sse tests/unit/test_lnurl tests/unit/test_template \
+	tests/unit/test_mount
 tests_unit_test_conf_SOURCES = tests/unit/test_conf.c
 tests_unit_test_conf_CFLAGS = $(UNIT_CFLAGS)
 tests_unit_test_conf_LDADD = $(UNIT_LIBS)
@@ -33,8 +34,12 @@ tests_unit_test_lnurl_LDADD = $(UNIT_LIBS)
 tests_unit_test_template_SOURCES = tests/unit/test_template.c
 tests_unit_test_template_CFLAGS = $(UNIT_CFLAGS)
 tests_unit_test_template_LDADD = $(UNIT_LIBS)
+tests_unit_test_mount_SOURCES = tests/unit/test_mount.c
+tests_unit_test_mount_CFLAGS = $(UNIT_CFLAGS)
+tests_unit_test_mount_LDADD = $(UNIT_LIBS)
 TESTS += tests/unit/test_conf tests/unit/test_log tests/unit/test_router \
-	tests/unit/test_db tests/unit/test_sse tests/unit/test_lnurl tests/unit/test_template
+	tests/unit/test_db tests/unit/test_sse tests/unit/test_lnurl tests/unit/test_template \
+	tests/unit/test_mount
 
 # Fuzzing: a test tests/fuzz/NAME.fuzz (added by the local.mk of the module it
 # fuzzes, with its harness's programs) is run by run-fuzz.sh, which fuzzes
