@@ -176,7 +176,8 @@ mount_resolve(const struct mount_cgi *cgi, char **prefix, char **path)
 		const char *rp = strcmp(cgi->root_path, "/") == 0 ? "" : cgi->root_path;
 		size_t n = strlen(rp);
 
-		if (strncmp(full, rp, n) != 0 || (full[n] != '\0' && full[n] != '/')) {
+		/* "/": everything is below the whole site, "*" included. */
+		if (n > 0 && (strncmp(full, rp, n) != 0 || (full[n] != '\0' && full[n] != '/'))) {
 			*prefix = xstrdup("");
 			*path = xstrdup(*full ? full : "/");
 			free(full);

@@ -174,9 +174,11 @@ START_TEST(forced)
 	    "", "/~alice/routstrX/v1/info");
 	CHECK_MOUNT("/v1/info", "", "/v1/info", rp, MOUNT_OUTSIDE, "", "/v1/info");
 	CHECK_MOUNT("/~alice", "", "/~alice", rp, MOUNT_OUTSIDE, "", "/~alice");
-	/* "/": the whole site, even when the server suggests a mount. */
+	/* "/": the whole site, even when the server suggests a mount, and
+	 * every path is below it (the fuzzer found "*" refused). */
 	CHECK_MOUNT("/~alice/routstr/v1/info", "/~alice/routstr", "/v1/info", "/", MOUNT_OK, "",
 	    "/~alice/routstr/v1/info");
+	CHECK_MOUNT("*", NULL, NULL, "/", MOUNT_OK, "", "*");
 }
 END_TEST
 
