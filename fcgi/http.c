@@ -14,6 +14,7 @@
 #include "settings.h"
 #include "json.h"
 #include "log.h"
+#include "mount.h"
 #include "router.h"
 #include "server.h"
 #include "util.h"
@@ -22,7 +23,8 @@
 
 /* Why parse_params refused a request before routing. */
 enum door {
-	DOOR_OK, DOOR_BAD_PATH, DOOR_BAD_HEADER, DOOR_BAD_LENGTH, DOOR_HEADERS_TOO_LARGE,
+	DOOR_OK, DOOR_BAD_PATH, DOOR_OUTSIDE_MOUNT, DOOR_BAD_HEADER, DOOR_BAD_LENGTH,
+	DOOR_HEADERS_TOO_LARGE,
 };
 
 static const char *const method_names[HTTP_METHOD__MAX] = {
@@ -81,6 +83,18 @@ req_header(const struct req *r, const char *name)
 	return NULL;
 }
 
+const char *
+req_prefix(const struct req *r)
+{
+	return r->prefix;
+}
+
+char *
+req_url(const struct req *r, const char *path)
+{
+	return mount_url(r->prefix, path);
+}
+
 char *
 req_query(const struct req *r, const char *name)
 {
@@ -107,49 +121,6 @@ method_of(const char *s)
 		if (strcmp(s, method_names[m]) == 0)
 			return (enum http_method)m;
 	return HTTP_OTHER;
-}
-
-static int
-hexdig(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
-/* Percent-decode a path of n bytes into a new string; NULL on a bad escape
- * or an encoded NUL. */
-static char *
-path_decode(const char *s, size_t n)
-{
-	char *out = xmalloc(n + 1), *o = out;
-	size_t i;
-
-	for (i = 0; i < n; i++) {
-		if (s[i] == '%') {
-			int hi, lo;
-
-			if (i + 2 >= n)
-				goto bad;
-			hi = hexdig(s[i + 1]);
-			lo = hexdig(s[i + 2]);
-			if (hi < 0 || lo < 0 || (hi == 0 && lo == 0))
-				goto bad;
-			*o++ = (char)(hi << 4 | lo);
-			i += 2;
-		} else {
-			*o++ = s[i];
-		}
-	}
-	*o = '\0';
-	return out;
-bad:
-	free(out);
-	return NULL;
 }
 
 /* "HTTP_X_CASHU" → "x-cashu". */
@@ -207,8 +178,10 @@ static enum door
 parse_params(struct req *r, char **envp)
 {
 	const char *uri, *method, *cl;
-	char **e;
-	size_t plen, nenv = 0, max = (size_t)conf_int(conf_get(), CONF_MAX_HEADER_BYTES);
+	char **e, *prefix, *path;
+	struct mount_cgi mc = { 0 };
+	enum door mounted = DOOR_OK;
+	size_t nenv = 0, max = (size_t)conf_int(conf_get(), CONF_MAX_HEADER_BYTES);
 	bool bad = false;
 
 	method = FCGX_GetParam("REQUEST_METHOD", envp);
@@ -245,33 +218,39 @@ parse_params(struct req *r, char **envp)
 		r->https = (https && str_ieq(https, "on")) || (scheme && str_ieq(scheme, "https"));
 	}
 
-	/* The original path: REQUEST_URI where the server gives it (lighttpd,
-	 * Apache), else SCRIPT_NAME + PATH_INFO. */
+	/* The path and the mount it is under (lib/mount.h): from REQUEST_URI
+	 * (raw, decoded here), SCRIPT_NAME and PATH_INFO, or the ROOT_PATH
+	 * setting; never from a header. The query is REQUEST_URI's, else
+	 * QUERY_STRING. */
 	uri = FCGX_GetParam("REQUEST_URI", envp);
+	mc.script_name = FCGX_GetParam("SCRIPT_NAME", envp);
+	mc.path_info = FCGX_GetParam("PATH_INFO", envp);
+	mc.root_path = conf_str(conf_get(), CONF_ROOT_PATH);
 	if (uri && *uri) {
 		const char *q = strchr(uri, '?');
 
-		plen = q ? (size_t)(q - uri) : strlen(uri);
+		mc.uri = uri;
+		mc.uri_len = q ? (size_t)(q - uri) : strlen(uri);
 		r->query = xstrdup(q ? q + 1 : "");
-		r->path = path_decode(uri, plen);
 	} else {
-		const char *sn = FCGX_GetParam("SCRIPT_NAME", envp);
-		const char *pi = FCGX_GetParam("PATH_INFO", envp);
 		const char *qs = FCGX_GetParam("QUERY_STRING", envp);
-		char *joined = xasprintf("%s%s", sn ? sn : "", pi ? pi : "");
 
 		r->query = xstrdup(qs ? qs : "");
-		r->path = path_decode(joined, strlen(joined));
-		free(joined);
 	}
-	if (r->path == NULL) {
-		r->path = xstrdup("/");
-		return DOOR_BAD_PATH;
+	switch (mount_resolve(&mc, &prefix, &path)) {
+	case MOUNT_OK:
+		break;
+	case MOUNT_BAD_PATH:
+		mounted = DOOR_BAD_PATH;
+		break;
+	case MOUNT_OUTSIDE:
+		mounted = DOOR_OUTSIDE_MOUNT;
+		break;
 	}
-	if (r->path[0] == '\0') {
-		free((char *)r->path);
-		r->path = xstrdup("/");
-	}
+	r->prefix = prefix;
+	r->path = path;
+	if (mounted != DOOR_OK)
+		return mounted;
 	if (bad)
 		return DOOR_BAD_HEADER;
 	if (r->header_bytes > max)
@@ -542,6 +521,7 @@ req_free(struct req *r)
 	}
 	free(r->headers);
 	free((char *)r->path);
+	free((char *)r->prefix);
 	free((char *)r->query);
 	free(r->body);
 	free(r->log_extra);
@@ -570,13 +550,6 @@ preflight(struct req *r)
 	return true;
 }
 
-const char *
-req_prefix(const struct req *r)
-{
-	(void)r;
-	return "";
-}
-
 void
 http_serve(struct worker *w)
 {
@@ -584,6 +557,7 @@ http_serve(struct worker *w)
 	const struct conf *c = conf_get();
 	struct req r;
 	const struct route *rt;
+	char *full;
 	int status, mismatch = 0;
 
 	/* Settings saved in the dashboard by another process (at most one
@@ -610,6 +584,10 @@ http_serve(struct worker *w)
 		resp_error(&r, 400, "invalid_request_error", "invalid_header",
 		    "A request header contains a control character");
 		goto done;
+	case DOOR_OUTSIDE_MOUNT:
+		/* ROOT_PATH is set and the web server sent a path outside it. */
+		resp_error(&r, 404, "not_found", NULL, "Path '%s' not found", r.path);
+		goto done;
 	case DOOR_BAD_PATH:
 	case DOOR_BAD_LENGTH:
 		resp_error(&r, 400, "invalid_request_error", "bad_request",
@@ -635,11 +613,11 @@ http_serve(struct worker *w)
 				    allow[0] ? ", " : "", names[m]);
 		resp_header(&r, "Allow", allow);
 		resp_error(&r, 405, "invalid_request_error", "method_not_allowed",
-		    "Method %s not allowed on %s", r.method_str, r.path);
+		    "Method %s not allowed on %s%s", r.method_str, r.prefix, r.path);
 		goto done;
 	}
 	if (rt == NULL) {
-		resp_error(&r, 404, "not_found", NULL, "Path '%s' not found", r.path);
+		resp_error(&r, 404, "not_found", NULL, "Path '%s%s' not found", r.prefix, r.path);
 		goto done;
 	}
 	r.route = rt;
@@ -673,7 +651,10 @@ done:
 		 * a kept-alive FastCGI connection. */
 		f->keepConnection = 0;
 	}
-	log_request(r.id, r.method_str, r.path, r.client_gone && r.status == 0 ? 499 : r.status,
-	    r.bytes_out, mono_usec() - r.start_us, r.log_extra);
+	full = r.prefix && *r.prefix ? mount_url(r.prefix, r.path) : NULL;
+	log_request(r.id, r.method_str, full ? full : r.path,
+	    r.client_gone && r.status == 0 ? 499 : r.status, r.bytes_out,
+	    mono_usec() - r.start_us, r.log_extra);
+	free(full);
 	req_free(&r);
 }

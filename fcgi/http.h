@@ -30,7 +30,10 @@ struct req {
 	char id[37];			/* x-routstr-request-id (UUID v4) */
 	enum http_method method;
 	const char *method_str;		/* as sent */
-	const char *path;		/* decoded path, no query; never NULL */
+	const char *path;		/* decoded path below the mount, no query: "/v1/info"
+					 * also at /~alice/routstr/v1/info; never NULL */
+	const char *prefix;		/* the mount in URL form, "" at the whole site
+					 * (lib/mount.h); never NULL; use req_prefix */
 	const char *query;		/* raw query string, "" if none */
 	const char *remote_addr;
 	struct http_header *headers;	/* owned by the req */
@@ -60,12 +63,27 @@ struct req {
 	char *log_extra;		/* owned; extra fields for the access line */
 };
 
-/* The path the node is mounted under ("" at the root), for every URL the
- * node generates (links, form actions, redirects, cookie paths). */
-const char *req_prefix(const struct req *r);
-
 /* A request header by lower-case name, borrowed from r; NULL if absent. */
 const char *req_header(const struct req *r, const char *name);
+/* Where the node is mounted, for every URL it hands out. The node may be
+ * the whole site or live under a sub-path (https://host/~alice/routstr/);
+ * r->path is below the mount either way, so a link, form action, redirect
+ * or cookie Path built from a route's path alone breaks under a sub-path.
+ *
+ * req_prefix: the mount in URL form, "" at the whole site, else e.g.
+ * "/~alice/routstr" (no trailing slash; borrowed from r). It comes from the
+ * web server's CGI params or the ROOT_PATH setting, never from a request
+ * header, and is %-encoded so it is safe in a URL, a header, a cookie
+ * attribute and an HTML attribute as it is. Use it as a cookie's Path (with
+ * "/" when it is ""), or to compare with a path the client sent.
+ * req_url: the absolute URL path (no scheme, no host: the node never trusts
+ * Host) of path under the mount, in a new string the caller frees:
+ * req_url(r, "/admin/") is "/~alice/routstr/admin/" or "/admin/". path is
+ * URL text: %-encode any value from elsewhere before putting it in. Use it
+ * for href, form action and Location. */
+const char *req_prefix(const struct req *r);
+char *req_url(const struct req *r, const char *path);
+
 /* A query parameter's raw (still percent-encoded) value copied into a new
  * string the caller frees; NULL if absent. */
 char *req_query(const struct req *r, const char *name);

@@ -18,7 +18,11 @@ str_list(enum conf_key k)
 	return a;
 }
 
-/* GET /v1/info: Routstr's eight keys, in its order. */
+/* GET /v1/info: Routstr's eight keys, in its order. http_url and onion_url
+ * are the operator's HTTP_URL and ONION_URL as configured: the node's public
+ * addresses, which include its mount (https://host/~alice/routstr) and which
+ * the node cannot know itself (it never trusts Host). No URL here is one the
+ * node makes; one that it did make would come from req_url (fcgi/http.h). */
 void
 h_info(struct req *r)
 {

@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "conf.h"
+#include "mount.h"
 #include "util.h"
 
 #define MiB (1024LL * 1024)
@@ -58,6 +59,9 @@ const struct conf_def conf_defs[CONF__MAX] = {
 	[CONF_ONION_URL] = { "ONION_URL", CONF_T_URL, "", 0, 0, NULL, "Tor hidden-service URL" },
 	[CONF_CORS_ORIGINS] = { "CORS_ORIGINS", CONF_T_LIST, "*", 0, 0, NULL,
 	    "allowed CORS origins" },
+	[CONF_ROOT_PATH] = { "ROOT_PATH", CONF_T_PATH, "", 0, 0, NULL,
+	    "URL path the node is mounted under, e.g. /~alice/routstr ('/': the whole site; "
+	    "'': worked out from what the web server passes)" },
 	[CONF_CASHU_MINTS] = { "CASHU_MINTS", CONF_T_LIST, "", 0, 0, NULL,
 	    "trusted mints, comma-separated" },
 	[CONF_PRIMARY_MINT_URL] = { "PRIMARY_MINT_URL", CONF_T_URL, "", 0, 0, NULL,
@@ -217,6 +221,13 @@ set_value(struct conf *c, enum conf_key k, const char *value, enum conf_src src,
 	case CONF_T_URL:
 		if (*value && strncmp(value, "http://", 7) != 0 && strncmp(value, "https://", 8) != 0) {
 			snprintf(err, errlen, "%s: '%s' is not an http(s) URL", d->env, value);
+			goto fail;
+		}
+		break;
+	case CONF_T_PATH:
+		if (!mount_setting_ok(value)) {
+			snprintf(err, errlen, "%s: '%s' is not '/' or a URL path like /~alice/routstr "
+			    "(no trailing '/', no empty, '.' or '..' segment)", d->env, value);
 			goto fail;
 		}
 		break;

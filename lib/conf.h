@@ -37,6 +37,7 @@ enum conf_key {
 	CONF_HTTP_URL,
 	CONF_ONION_URL,
 	CONF_CORS_ORIGINS,
+	CONF_ROOT_PATH,			/* "" = detect the mount; "/" = the whole site; else the mount */
 	/* cashu */
 	CONF_CASHU_MINTS,
 	CONF_PRIMARY_MINT_URL,
@@ -68,6 +69,7 @@ enum conf_key {
 enum conf_type {
 	CONF_T_STR,	/* any string up to 4 KiB */
 	CONF_T_URL,	/* "" or http(s)://... */
+	CONF_T_PATH,	/* "", "/" or a URL path such as /~alice/routstr (lib/mount.h) */
 	CONF_T_LIST,	/* comma-separated; items trimmed, empties dropped */
 	CONF_T_INT,	/* int64 in [min, max] */
 	CONF_T_BOOL,

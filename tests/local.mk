@@ -12,7 +12,7 @@ EXTRA_DIST += tests/unit/README
 
 check_PROGRAMS += tests/unit/test_conf tests/unit/test_log tests/unit/test_router \
 	tests/unit/test_db tests/unit/test_sse tests/unit/test_lnurl tests/unit/test_template \
-	tests/unit/test_admin_auth
+	tests/unit/test_admin_auth tests/unit/test_mount
 tests_unit_test_conf_SOURCES = tests/unit/test_conf.c
 tests_unit_test_conf_CFLAGS = $(UNIT_CFLAGS)
 tests_unit_test_conf_LDADD = $(UNIT_LIBS)
@@ -37,9 +37,12 @@ tests_unit_test_template_LDADD = $(UNIT_LIBS)
 tests_unit_test_admin_auth_SOURCES = tests/unit/test_admin_auth.c
 tests_unit_test_admin_auth_CFLAGS = $(UNIT_CFLAGS)
 tests_unit_test_admin_auth_LDADD = $(UNIT_LIBS)
+tests_unit_test_mount_SOURCES = tests/unit/test_mount.c
+tests_unit_test_mount_CFLAGS = $(UNIT_CFLAGS)
+tests_unit_test_mount_LDADD = $(UNIT_LIBS)
 TESTS += tests/unit/test_conf tests/unit/test_log tests/unit/test_router \
 	tests/unit/test_db tests/unit/test_sse tests/unit/test_lnurl tests/unit/test_template \
-	tests/unit/test_admin_auth
+	tests/unit/test_admin_auth tests/unit/test_mount
 
 # Fuzzing: a test tests/fuzz/NAME.fuzz (added by the local.mk of the module it
 # fuzzes, with its harness's programs) is run by run-fuzz.sh, which fuzzes

@@ -729,7 +729,8 @@ start_apache() {
 	port=$(free_port)
 	text=$(<"$APACHE_CONF_SRC")
 	for kv in "PORT=$port" "RUNDIR=$d" "FCGI_BIN=$FCGI" "UPSTREAM=$MOCK_URL/v1" \
-	    "UPSTREAM_API_KEY=sk-mock-provider-key" "MAX_BODY_BYTES=16777216" "WORKERS=$BENCH_WORKERS"; do
+	    "UPSTREAM_API_KEY=sk-mock-provider-key" "MAX_BODY_BYTES=16777216" "WORKERS=$BENCH_WORKERS" \
+	    "MOUNT="; do
 		name=${kv%%=*}
 		text=${text//@"$name"@/${kv#*=}}
 	done

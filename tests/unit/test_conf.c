@@ -55,7 +55,14 @@ START_TEST(defaults)
 	conf_list(c, CONF_CASHU_MINTS, &n);
 	ck_assert_uint_eq(n, 0);
 	ck_assert_str_eq(conf_source(c, CONF_NAME), "default");
+	ck_assert_str_eq(conf_str(c, CONF_ROOT_PATH), "");
 	conf_free(c);
+	setenv("ROOT_PATH", "/~alice/routstr", 1);
+	c = conf_load(NULL, err, sizeof(err));
+	ck_assert_ptr_nonnull(c);
+	ck_assert_str_eq(conf_str(c, CONF_ROOT_PATH), "/~alice/routstr");
+	conf_free(c);
+	clear_env();
 }
 END_TEST
 
@@ -124,7 +131,8 @@ START_TEST(env_values_are_checked)
 		{ "WORKERS", "99999999999999999999999" }, { "MAX_BODY_BYTES", "12" },
 		{ "FIXED_PRICING", "maybe" }, { "EXCHANGE_FEE", "1.0000001" },
 		{ "EXCHANGE_FEE", "0.5" }, { "EXCHANGE_FEE", "1e3" }, { "DB_SYNCHRONOUS", "sometimes" },
-		{ "UPSTREAM_BASE_URL", "ftp://x" },
+		{ "UPSTREAM_BASE_URL", "ftp://x" }, { "ROOT_PATH", "~alice/routstr" },
+		{ "ROOT_PATH", "/~alice/routstr/" }, { "ROOT_PATH", "/a/../b" }, { "ROOT_PATH", "//" },
 	};
 	char err[256];
 	size_t i;

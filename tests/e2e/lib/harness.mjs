@@ -142,8 +142,9 @@ export async function startTicker(price = '100000') {
 
 // Mock upstream + test mint + fake ticker + one web-server set-up with
 // routstr.fcgi in front of them. opts are passed to startSetup (servers.mjs);
-// opts.conf adds settings to the run's routstr.conf.
-// Returns { setup, baseUrl, port, mock, mint, server, logs(), stop() }.
+// opts.conf adds settings to the run's routstr.conf, opts.mount puts routstr
+// under a sub-path. Returns { setup, origin, baseUrl (origin + mount), mount,
+// port, mock, mint, server, logs(), stop() }.
 export async function startStack(setup, opts = {}) {
 	const peers = [];
 	const stopPeers = async () => {
@@ -180,7 +181,9 @@ export async function startStack(setup, opts = {}) {
 	}
 	return {
 		setup,
+		origin: server.origin,
 		baseUrl: server.baseUrl,
+		mount: server.mount,
 		port: server.port,
 		mock,
 		mint,

@@ -4,7 +4,9 @@
 //   "apache-proxy-fcgi"  Apache mod_proxy_fcgi, routstr.fcgi runs as a daemon on a
 //                        unix socket, started here as www-data
 // The configs are the committed lighttpd-example.conf and apache-example.conf with
-// their @NAME@ placeholders filled in; nothing else is changed.
+// their @NAME@ placeholders filled in; nothing else is changed. Each can put
+// routstr at the whole site (the default) or under a sub-path (opts.mount,
+// e.g. '/~alice/routstr', as on shared hosting under a user directory).
 //
 // Every set-up runs in a fresh directory (owned by www-data, since Apache's and
 // lighttpd's children and routstr run as www-data) and is stopped reliably: the
@@ -81,9 +83,10 @@ export function missingFor(setup) {
 	} else {
 		if (!which('apache2'))
 			miss.push('apache2 (apt-get install apache2)');
-		const mods = setup === 'apache-fcgid' ? ['mod_fcgid.so', 'mod_alias.so']
+		const mods = setup === 'apache-fcgid' ? ['mod_fcgid.so']
 			: ['mod_proxy.so', 'mod_proxy_fcgi.so'];
-		for (const m of mods.concat(['mod_mpm_event.so', 'mod_authz_core.so'])) {
+		for (const m of mods.concat(['mod_mpm_event.so', 'mod_authz_core.so', 'mod_alias.so',
+			'mod_setenvif.so'])) {
 			if (!fs.existsSync(path.join(APACHE_MODULES, m)))
 				miss.push(`${APACHE_MODULES}/${m}` +
 					(m === 'mod_fcgid.so' ? ' (apt-get install libapache2-mod-fcgid)' : ''));
@@ -226,11 +229,15 @@ function readIf(file) {
 }
 
 // Start one set-up. opts: { upstream (base URL incl. /v1), apiKey,
-// maxBodyBytes, workers (proxy-fcgi daemon threads), conf (object: settings
-// written to the run's routstr.conf, the ROUTSTR_CONFIG file all three
-// configs point at), env (extra environment for the proxy-fcgi daemon only) }.
-// Returns { setup, baseUrl, port, rundir, dbUrl, routstrPids(), logs(),
-// stop() } and a `stopReport` filled by stop().
+// maxBodyBytes, workers (proxy-fcgi daemon threads), mount (the URL path
+// routstr answers under: '' for the whole site, the default, or a sub-path
+// such as '/~alice/routstr'), conf (object: settings written to the run's
+// routstr.conf, the ROUTSTR_CONFIG file all three configs point at), env
+// (extra environment for the proxy-fcgi daemon only) }.
+// Returns { setup, origin (http://127.0.0.1:PORT), baseUrl (where routstr
+// answers: origin + mount, or + conf.ROOT_PATH when that is set), mount, port,
+// rundir, dbUrl, routstrPids(), logs(), stop() } and a `stopReport` filled by
+// stop().
 export async function startSetup(setup, opts) {
 	let lastErr;
 	for (let attempt = 0; attempt < 2; attempt++) {
@@ -251,6 +258,9 @@ async function startOnce(setup, opts) {
 	const bin = fcgiBinary();
 	const workers = opts.workers ?? 4;
 	const dbUrl = `sqlite:///${rundir}/routstr.db`;
+	const mount = opts.mount ?? '';
+	if (mount !== '' && !/^(\/[A-Za-z0-9~._-]+)+$/.test(mount))
+		throw new Error(`mount ${JSON.stringify(mount)}: '' or a path like /~alice/routstr`);
 	const values = {
 		PORT: port,
 		RUNDIR: rundir,
@@ -259,13 +269,18 @@ async function startOnce(setup, opts) {
 		UPSTREAM_API_KEY: opts.apiKey,
 		MAX_BODY_BYTES: opts.maxBodyBytes ?? 16777216,
 		WORKERS: workers,
+		MOUNT: mount,
 	};
-	const baseUrl = `http://127.0.0.1:${port}`;
+	const origin = `http://127.0.0.1:${port}`;
+	// Where routstr answers: the mount, unless a ROOT_PATH setting tells
+	// routstr it lives elsewhere than where the web server puts it.
+	const rootPath = opts.conf?.ROOT_PATH;
+	const baseUrl = origin + (rootPath && rootPath !== '/' ? rootPath : mount);
 	const children = [];	// processes spawned here: { name, proc, exited }
 	let serverPid = null;	// Apache's parent (daemonized) or lighttpd
 	let confFile;
 	const s = {
-		setup, baseUrl, port, rundir, dbUrl, workers,
+		setup, origin, baseUrl, mount, port, rundir, dbUrl, workers,
 		stopReport: null,
 		routstrPids: () => routstrPids(dbUrl),
 		logs: () => collectLogs(rundir),
