@@ -232,3 +232,45 @@ describe('dashboard under lighttpd', { skip: pre.skip }, () => {
 		assert.equal((await login(h)).r.status, 429);
 	});
 });
+
+// The same dashboard mounted under a user's directory, as on shared hosting:
+// every link, form action, redirect and the cookie's Path carry the mount.
+const MOUNT = '/~alice/routstr';
+for (const setup of ['lighttpd', 'apache-fcgid', 'apache-proxy-fcgi']) {
+	const preM = moneyPrerequisites([setup]);
+	describe(`dashboard mounted at ${MOUNT} under ${setup}`, { skip: preM.skip }, () => {
+		let h;
+
+		before(async () => {
+			h = await startStack(setup, { mount: MOUNT });
+			const s = ctlInput(h, ['set-password'], `${PASSWORD}\n`);
+			assert.equal(s.status, 0, s.out);
+		});
+		after(async () => {
+			if (h)
+				await stopAndAudit(h);
+		});
+
+		it('redirects, the cookie's Path, every link and form carry the mount; logout too', async () => {
+			const anon = await req(h, '/admin/keys');
+			assert.equal(anon.status, 303);
+			assert.equal(anon.headers.get('location'), `${MOUNT}/admin/login`);
+			const { r, set, cookie } = await login(h);
+			assert.equal(r.status, 303, r.text.slice(0, 200));
+			assert.equal(r.headers.get('location'), `${MOUNT}/admin/`);
+			assert.match(set, new RegExp(`Path=${MOUNT.replace(/[~/]/g, '\\$&')}/admin`));
+			const page = await req(h, '/admin/', { cookie });
+			assert.equal(page.status, 200, page.text.slice(0, 200));
+			const urls = [...page.text.matchAll(/(?:href|action)="([^"]+)"/g)].map((m) => m[1]);
+			assert.ok(urls.length > 8, urls.join(' '));
+			for (const u of urls)
+				assert.ok(u.startsWith(`${MOUNT}/admin`) || u.startsWith('static/'), `a URL outside the mount: ${u}`);
+			const css = await req(h, '/admin/static/style.css');
+			assert.equal(css.status, 200);
+			const csrf = csrfOf(page.text);
+			const out = await req(h, '/admin/logout', { method: 'POST', cookie, form: { csrf } });
+			assert.equal(out.headers.get('location'), `${MOUNT}/admin/login`);
+			assert.equal((await req(h, '/admin/', { cookie })).status, 303);
+		});
+	});
+}
