@@ -646,3 +646,101 @@ h_admin_api_provider(struct req *r)
 out:
 	json_object_put(b);
 }
+
+/* ------------------------------------------------------------ invoices, tokens */
+
+/* GET /admin/api/lightning-invoices?limit */
+void
+h_admin_api_invoices(struct req *r)
+{
+	size_t limit = (size_t)query_int(r, "limit", 1, API_ROWS_MAX, 50), n = 0, i;
+	struct report_invoice *iv = xcalloc(limit, sizeof(*iv));
+	struct json_object *o = json_object_new_object(), *a = json_object_new_array();
+
+	report_invoices(r->worker->db, iv, limit, &n);
+	for (i = 0; i < n; i++) {
+		struct json_object *e = json_object_new_object();
+
+		json_object_object_add(e, "id", json_object_new_string(iv[i].id));
+		json_object_object_add(e, "purpose", json_object_new_string(iv[i].purpose));
+		json_object_object_add(e, "amount_sats", json_object_new_int64(iv[i].sats));
+		json_object_object_add(e, "status", json_object_new_string(iv[i].status));
+		json_object_object_add(e, "api_key_hash", json_object_new_string(iv[i].key));
+		json_object_object_add(e, "created_at", json_object_new_int64(iv[i].created_at));
+		json_object_object_add(e, "paid_at", iv[i].paid_at ?
+		    json_object_new_int64(iv[i].paid_at) : NULL);
+		json_object_array_add(a, e);
+	}
+	json_object_object_add(o, "invoices", a);
+	json_object_object_add(o, "total", json_object_new_int64((int64_t)n));
+	resp_json(r, 200, o);
+	free(iv);
+}
+
+/* GET and POST /admin/api/cli-tokens: the admin tokens (Routstr's CLI
+ * tokens); the token itself only once, when made. Only its hash is kept, so
+ * there is no preview of it. */
+void
+h_admin_api_tokens(struct req *r)
+{
+	struct admin_token *t = NULL;
+	struct json_object *a, *b, *o;
+	char tok[ADMIN_TOKEN_LEN + 1];
+	const char *name;
+	int64_t id = 0;
+	size_t n = 0, i;
+
+	if (r->method == HTTP_GET) {
+		a = json_object_new_array();
+		if (admin_token_list(r->worker->db, &t, &n) == RERR_OK)
+			for (i = 0; i < n; i++) {
+				o = json_object_new_object();
+				json_object_object_add(o, "id", json_object_new_int64(t[i].id));
+				json_object_object_add(o, "name", json_object_new_string(t[i].name));
+				json_object_object_add(o, "created_at", json_object_new_int64(t[i].created_at));
+				json_object_object_add(o, "last_used_at", t[i].last_used ?
+				    json_object_new_int64(t[i].last_used) : NULL);
+				json_object_object_add(o, "expires_at", NULL);
+				json_object_array_add(a, o);
+			}
+		free(t);
+		resp_json(r, 200, a);
+		return;
+	}
+	b = body_json(r);
+	name = b ? json_get_str(b, "name") : NULL;
+	if (name == NULL || *name == '\0') {
+		detail(r, 400, "Name is required");
+	} else if (admin_token_create(r->worker->db, name, wall_sec(), tok, &id) != RERR_OK) {
+		detail(r, 400, "The name must be up to 64 characters without control characters");
+	} else {
+		log_info("request %s: admin api: admin token %lld made", r->id, (long long)id);
+		o = json_object_new_object();
+		json_object_object_add(o, "id", json_object_new_int64(id));
+		json_object_object_add(o, "name", json_object_new_string(name));
+		json_object_object_add(o, "token", json_object_new_string(tok));
+		json_object_object_add(o, "created_at", json_object_new_int64(wall_sec()));
+		json_object_object_add(o, "expires_at", NULL);
+		resp_json(r, 200, o);
+	}
+	json_object_put(b);
+}
+
+/* DELETE /admin/api/cli-tokens/{id} */
+void
+h_admin_api_token_delete(struct req *r)
+{
+	const char *p = r->path + strlen("/admin/api/cli-tokens/");
+	struct json_object *o;
+	int64_t id;
+
+	if (parse_i64(p, 1, INT64_MAX, &id) < 0 || admin_token_revoke(r->worker->db, id) != RERR_OK) {
+		detail(r, 404, "Token not found");
+		return;
+	}
+	log_info("request %s: admin api: admin token %lld revoked", r->id, (long long)id);
+	o = json_object_new_object();
+	json_object_object_add(o, "ok", json_object_new_boolean(1));
+	json_object_object_add(o, "deleted_id", json_object_new_int64(id));
+	resp_json(r, 200, o);
+}

@@ -75,5 +75,8 @@ void h_admin_api_usage(struct req *r);
 void h_admin_api_withdraw(struct req *r);
 void h_admin_api_providers(struct req *r);
 void h_admin_api_provider(struct req *r);
+void h_admin_api_invoices(struct req *r);
+void h_admin_api_tokens(struct req *r);
+void h_admin_api_token_delete(struct req *r);
 
 #endif

@@ -176,6 +176,20 @@ describe('dashboard under lighttpd', { skip: pre.skip }, () => {
 		const all = JSON.parse((await req(h, '/admin/api/upstream-providers', { headers: bearer(token) })).text);
 		assert.ok(all.some((p) => p.slug === 'api-made' && !p.enabled));
 		assert.doesNotMatch(JSON.stringify(all), /sk-upstream-secret/);
+		// Admin tokens through the API (a session's bearer makes one).
+		const sess = JSON.parse((await req(h, '/admin/api/login', { method: 'POST', json: { password: PASSWORD } })).text);
+		assert.ok(sess.token && sess.expires_in > 0, JSON.stringify(sess));
+		const made2 = JSON.parse((await req(h, '/admin/api/cli-tokens', { method: 'POST',
+			headers: bearer(sess.token), json: { name: 'made by api' } })).text);
+		assert.match(made2.token, /^rsa_/);
+		assert.equal((await req(h, '/admin/api/balances', { headers: bearer(made2.token) })).status, 200);
+		const toks = JSON.parse((await req(h, '/admin/api/cli-tokens', { headers: bearer(sess.token) })).text);
+		assert.ok(toks.some((t) => t.name === 'made by api') && !JSON.stringify(toks).includes(made2.token));
+		assert.equal((await req(h, `/admin/api/cli-tokens/${made2.id}`, { method: 'DELETE', headers: bearer(sess.token) })).status, 200);
+		assert.equal((await req(h, '/admin/api/balances', { headers: bearer(made2.token) })).status, 401, 'revoked');
+		assert.equal((await req(h, '/admin/api/lightning-invoices', { headers: bearer(sess.token) })).status, 200);
+		assert.equal((await req(h, '/admin/api/logout', { method: 'POST', headers: bearer(sess.token) })).status, 200);
+		assert.equal((await req(h, '/admin/api/balances', { headers: bearer(sess.token) })).status, 401, 'logged out');
 		const del = await req(h, '/admin/api/upstream-providers/api-made', { method: 'DELETE', headers: bearer(token) });
 		assert.equal(del.status, 200, del.text);
 		assert.equal((await req(h, '/admin/api/upstream-providers/api-made', { headers: bearer(token) })).status, 404);
@@ -251,7 +265,7 @@ for (const setup of ['lighttpd', 'apache-fcgid', 'apache-proxy-fcgi']) {
 				await stopAndAudit(h);
 		});
 
-		it('redirects, the cookie's Path, every link and form carry the mount; logout too', async () => {
+		it('redirects, the cookie Path, every link and form carry the mount; logout too', async () => {
 			const anon = await req(h, '/admin/keys');
 			assert.equal(anon.status, 303);
 			assert.equal(anon.headers.get('location'), `${MOUNT}/admin/login`);
