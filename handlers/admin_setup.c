@@ -6,16 +6,19 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <json-c/json.h>
 
 #include "admin.h"
 #include "admin_auth.h"
 #include "admin_view.h"
+#include "catalog.h"
 #include "conf.h"
 #include "handlers.h"
 #include "log.h"
 #include "providers.h"
 #include "report.h"
 #include "settings.h"
+#include "upstream.h"
 #include "server.h"
 #include "util.h"
 
@@ -270,4 +273,164 @@ h_admin_password(struct req *r)
 out:
 	free(cur);
 	free(pw);
+}
+
+/* ------------------------------------------------------------ models */
+
+#define HIDDEN_MAX 500
+
+/* fUSD per token as USD per million tokens, to the micro-dollar. */
+static void
+per_million(int64_t fusd, char out[32])
+{
+	int64_t micro = fusd / 1000;	/* fUSD x 1e6 tokens / 1e15 = micro-USD */
+
+	snprintf(out, 32, "%lld.%06lld", (long long)(micro / 1000000), (long long)(micro % 1000000));
+}
+
+static void
+models_page(struct req *r, int status, const char *q, const char *flash, const char *error)
+{
+	char (*hid)[CATALOG_MAX_ID + 1] = xcalloc(HIDDEN_MAX, sizeof(*hid));
+	struct catalog *cat = catalog_current(r->worker->db);
+	struct view v;
+	char a[32], b[32];
+	size_t i, n, row;
+	int nh;
+
+	view_init(&v);
+	view_set(&v, AK_title, "Models");
+	view_flag(&v, AK_nav_models, true);
+	view_set(&v, AK_q, "%s", q ? q : "");
+	if (flash)
+		view_set(&v, AK_flash, "%s", flash);
+	if (error)
+		view_set(&v, AK_error, "%s", error);
+	n = cat ? catalog_count(cat) : 0;
+	for (i = 0; i < n; i++) {
+		const struct catalog_model *m = catalog_at(cat, i);
+
+		row = view_row(&v, AK_models);
+		view_cell(&v, AK_models, row, AK_md_id, "%s", m->id);
+		view_cell(&v, AK_models, row, AK_md_upstream, "%s", m->upstream_id);
+		if (m->priced) {
+			per_million(m->price.fusd[PRICING_PROMPT], a);
+			per_million(m->price.fusd[PRICING_COMPLETION], b);
+			view_cell(&v, AK_models, row, AK_md_prompt, "%s", a);
+			view_cell(&v, AK_models, row, AK_md_completion, "%s", b);
+		} else {
+			view_cell(&v, AK_models, row, AK_md_prompt, "unpriced");
+		}
+		view_cell(&v, AK_models, row, AK_md_source, "%s", m->from_db ? "table" : "file");
+	}
+	catalog_release(cat);
+	nh = catalog_hidden(r->worker->db, hid, HIDDEN_MAX);
+	for (i = 0; nh > 0 && i < (size_t)nh; i++) {
+		row = view_row(&v, AK_hidden);
+		view_cell(&v, AK_hidden, row, AK_hd_id, "%s", hid[i]);
+	}
+	admin_render(r, status, "models", &v);
+	view_free(&v);
+	free(hid);
+}
+
+void
+h_admin_models(struct req *r)
+{
+	models_page(r, 200, NULL, NULL, NULL);
+}
+
+void
+h_admin_model_toggle(struct req *r)
+{
+	char *id = admin_form(r, "id", CATALOG_MAX_ID, false), *shown = admin_form(r, "shown", 2, false);
+	bool show = shown && strcmp(shown, "1") == 0;
+	enum rerr e = id ? catalog_set_shown(r->worker->db, id, show) : RERR_INVALID;
+
+	if (e == RERR_OK)
+		log_info("request %s: dashboard: model %s %s", r->id, id, show ? "shown" : "hidden");
+	models_page(r, e == RERR_OK ? 200 : 400, NULL, e == RERR_OK ? (show ? "Model shown." :
+	    "Model hidden.") : NULL, e == RERR_OK ? NULL : "No such model.");
+	free(id);
+	free(shown);
+}
+
+/* POST /admin/model-test: a one-line chat to the first provider that
+ * serves the model, with the provider's key; nothing is billed. Shows the
+ * status, the time and the start of the answer. */
+void
+h_admin_model_test(struct req *r)
+{
+	char *id = admin_form(r, "model", CATALOG_MAX_ID, false), msg[400];
+	struct catalog *cat = catalog_current(r->worker->db);
+	struct providers *ps = providers_current(r->worker->db);
+	const struct catalog_model *m = cat && id ? catalog_find(cat, id) : NULL;
+	struct provider_route route[4];
+	struct upstream_request rq;
+	struct upstream_result res;
+	struct json_object *body = NULL, *msgs, *one;
+	const char *text, *reply = "";
+	char *url = NULL;
+	size_t nr = 0;
+
+	memset(&res, 0, sizeof(res));
+	if (m == NULL || ps == NULL ||
+	    (nr = providers_for(ps, id, m->id, false, route, 4)) == 0) {
+		models_page(r, 400, id, NULL, m ? "No provider serves this model." : "No such model.");
+		goto out;
+	}
+	body = json_object_new_object();
+	json_object_object_add(body, "model", json_object_new_string(route[0].upstream_id ?
+	    route[0].upstream_id : m->upstream_id));
+	msgs = json_object_new_array();
+	one = json_object_new_object();
+	json_object_object_add(one, "role", json_object_new_string("user"));
+	json_object_object_add(one, "content", json_object_new_string("Reply with the word OK."));
+	json_object_array_add(msgs, one);
+	json_object_object_add(body, "messages", msgs);
+	json_object_object_add(body, "max_tokens", json_object_new_int(8));
+	text = json_object_to_json_string_ext(body, JSON_C_TO_STRING_PLAIN);
+	url = xasprintf("%s/chat/completions", route[0].p->base_url);
+	memset(&rq, 0, sizeof(rq));
+	rq.method = "POST";
+	rq.url = url;
+	rq.headers = (const char *const[]){ "Content-Type: application/json", NULL };
+	rq.bearer = route[0].p->api_key;
+	rq.body = text;
+	rq.body_len = strlen(text);
+	rq.connect_timeout_s = 10;
+	rq.total_timeout_s = 30;
+	rq.max_response = 64 * 1024;
+	if (upstream_perform(r->worker->up, &rq, NULL, NULL, &res) != RERR_OK) {
+		snprintf(msg, sizeof(msg), "%s via %s: no answer (%.200s)", m->id, route[0].p->slug,
+		    res.error);
+		models_page(r, 200, id, NULL, msg);
+		goto out;
+	}
+	{
+		struct json_object *o = json_tokener_parse(res.body.data ? res.body.data : "");
+		struct json_object *ch, *c0, *mm, *ct;
+
+		if (o && json_object_object_get_ex(o, "choices", &ch) && json_object_is_type(ch,
+		    json_type_array) && (c0 = json_object_array_get_idx(ch, 0)) &&
+		    json_object_object_get_ex(c0, "message", &mm) &&
+		    json_object_object_get_ex(mm, "content", &ct) && json_object_is_type(ct, json_type_string))
+			reply = json_object_get_string(ct);
+		snprintf(msg, sizeof(msg), "%s via %s: HTTP %d in %lld ms%s%.120s%s", m->id,
+		    route[0].p->slug, res.status, (long long)(res.total_us / 1000), *reply ? ": \"" : "",
+		    reply, *reply ? "\"" : "");
+		json_object_put(o);
+	}
+	log_info("request %s: dashboard: model test %s: %d", r->id, m->id, res.status);
+	if (res.status >= 200 && res.status < 300)
+		models_page(r, 200, id, msg, NULL);
+	else
+		models_page(r, 200, id, NULL, msg);
+out:
+	upstream_result_free(&res);
+	json_object_put(body);
+	free(url);
+	free(id);
+	providers_release(ps);
+	catalog_release(cat);
 }

@@ -20,7 +20,9 @@
 #define ADMIN_KEYS(X) \
 	X(prefix) X(csrf) X(title) X(node_name) X(version) X(flash) X(error) X(signed_in) \
 	X(nav_overview) X(nav_keys) X(nav_withdraw) X(nav_providers) X(nav_settings) \
-	X(nav_transactions) X(nav_logs) X(nav_payouts) X(q) \
+	X(nav_transactions) X(nav_logs) X(nav_payouts) X(nav_models) X(q) \
+	X(models) X(md_id) X(md_upstream) X(md_prompt) X(md_completion) X(md_source) \
+	X(hidden) X(hd_id) \
 	X(wallet_sats) X(users_sats) X(earned_sats) X(books) \
 	X(mints) X(m_mint) X(m_unit) X(m_held) X(m_users) X(m_pending) X(m_earned) \
 	X(req_24h) X(rev_24h) X(chart_24h) X(req_30d) X(rev_30d) X(chart_30d) \

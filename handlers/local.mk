@@ -21,7 +21,7 @@ ADMIN_TEMPLATES = \
 	templates/layout.html templates/login.html templates/overview.html \
 	templates/keys.html templates/key.html templates/withdraw.html \
 	templates/payouts.html templates/transactions.html templates/logs.html \
-	templates/providers.html templates/settings.html \
+	templates/providers.html templates/settings.html templates/models.html \
 	templates/style.css templates/app.js
 EXTRA_DIST += $(ADMIN_TEMPLATES) scripts/embed-templates.sh
 nodist_routstr_fcgi_SOURCES = templates.c

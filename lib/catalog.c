@@ -1056,3 +1056,52 @@ catalog_reset(void)
 	pthread_mutex_unlock(&reload_mu);
 	catalog_release(old);
 }
+
+enum rerr
+catalog_set_shown(struct db *db, const char *id, bool shown)
+{
+	/* A hidden file model is a row of its own with no data; showing it
+	 * again drops that row. A model the table made keeps its row. */
+	static const char get_sql[] = "SELECT data = '{}' FROM models WHERE id = ?1";
+	static const char hide_sql[] =
+	    "INSERT INTO models (id, data, enabled, updated_at) VALUES (?1, '{}', 0, ?2)"
+	    " ON CONFLICT (id) DO UPDATE SET enabled = 0, updated_at = ?2";
+	static const char show_empty_sql[] = "DELETE FROM models WHERE id = ?1 AND data = '{}'";
+	static const char show_sql[] = "UPDATE models SET enabled = 1, updated_at = ?2 WHERE id = ?1";
+	sqlite3_stmt *st;
+	int rc, empty = -1;
+
+	if (id == NULL || strlen(id) == 0 || strlen(id) > CATALOG_MAX_ID)
+		return RERR_INVALID;
+	if ((st = db_stmt(db, get_sql)) == NULL)
+		return RERR_DB;
+	sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
+	if (sqlite3_step(st) == SQLITE_ROW)
+		empty = sqlite3_column_int(st, 0);
+	sqlite3_reset(st);
+	st = db_stmt(db, !shown ? hide_sql : empty == 1 ? show_empty_sql : show_sql);
+	if (st == NULL)
+		return RERR_DB;
+	sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
+	if (!(shown && empty == 1))
+		sqlite3_bind_int64(st, 2, wall_sec());
+	rc = sqlite3_step(st);
+	sqlite3_reset(st);
+	return rc == SQLITE_DONE ? RERR_OK : RERR_DB;
+}
+
+int
+catalog_hidden(struct db *db, char (*ids)[CATALOG_MAX_ID + 1], size_t max)
+{
+	static const char sql[] = "SELECT id FROM models WHERE enabled = 0 ORDER BY id LIMIT ?1";
+	sqlite3_stmt *st = db_stmt(db, sql);
+	size_t n = 0;
+
+	if (st == NULL)
+		return -1;
+	sqlite3_bind_int64(st, 1, (int64_t)max);
+	while (n < max && sqlite3_step(st) == SQLITE_ROW)
+		snprintf(ids[n++], CATALOG_MAX_ID + 1, "%s", sqlite3_column_text(st, 0));
+	sqlite3_reset(st);
+	return (int)n;
+}

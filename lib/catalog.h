@@ -117,4 +117,10 @@ int64_t catalog_version(const struct catalog *c);
 enum rerr catalog_usd_pricing(const struct catalog_model *m, int64_t fee_ppm,
     int64_t min_request_msat, int64_t out[CATALOG_USD__MAX]);
 
+/* The operator hides a model (a file model too) or shows it again
+ * (dashboard). The catalogue's version moves, so every process rebuilds. */
+enum rerr catalog_set_shown(struct db *db, const char *id, bool shown);
+/* The ids of hidden models, at most max; their count or -1. */
+int catalog_hidden(struct db *db, char (*ids)[CATALOG_MAX_ID + 1], size_t max);
+
 #endif

@@ -227,6 +227,27 @@ describe('dashboard under lighttpd', { skip: pre.skip }, () => {
 		assert.notEqual(name, 'Node of the test');
 	});
 
+	it('models: hidden from /v1/models and shown again; a model test reaches the upstream, unbilled', async () => {
+		const { cookie } = await login(h);
+		const page = await req(h, '/admin/models', { cookie });
+		assert.equal(page.status, 200);
+		assert.match(page.text, /mock-model-large/);
+		assert.match(page.text, /10\.000000/, 'completion price of mock-model-large: $10 per million');
+		const csrf = csrfOf(page.text);
+		const listed = async () => (await (await fetch(`${h.baseUrl}/v1/models`)).json()).data.map((m) => m.id);
+		assert.ok((await listed()).includes('mock-cut'));
+		const hide = await req(h, '/admin/model-toggle', { method: 'POST', cookie, form: { csrf, id: 'mock-cut', shown: '0' } });
+		assert.equal(hide.status, 200, hide.text.slice(0, 200));
+		assert.ok(!(await listed()).includes('mock-cut'));
+		const show = await req(h, '/admin/model-toggle', { method: 'POST', cookie, form: { csrf, id: 'mock-cut', shown: '1' } });
+		assert.equal(show.status, 200);
+		assert.ok((await listed()).includes('mock-cut'));
+		const t = await req(h, '/admin/model-test', { method: 'POST', cookie, form: { csrf, model: 'mock-model' } });
+		assert.equal(t.status, 200);
+		assert.match(t.text, /class="flash"[^>]*>mock-model via [a-z0-9-]+: HTTP 200 in [0-9]+ ms/);
+		assertAuditClean(h);
+	});
+
 	it('a hostile value shows as text on the page it reaches', async () => {
 		const hostile = '<script>alert(1)</script>"\'><img src=x onerror=alert(2)>';
 		const { cookie } = await login(h);
