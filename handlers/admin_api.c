@@ -22,6 +22,7 @@
 #include "providers.h"
 #include "log.h"
 #include "report.h"
+#include "settings.h"
 #include "server.h"
 #include "util.h"
 
@@ -175,6 +176,67 @@ h_admin_api_settings(struct req *r)
 			json_object_object_add(o, name, json_object_new_string(val));
 	}
 	resp_json(r, 200, o);
+}
+
+/* PATCH /admin/api/settings {name: value, ...}: each run-time setting
+ * saved as the dashboard saves it (lower-case names as GET gives them);
+ * null resets one. All are checked before any is saved: 400 with the list
+ * of errors, as Routstr answers a validation failure. Then the settings. */
+void
+h_admin_api_settings_patch(struct req *r)
+{
+	struct json_object *b = body_json(r), *errs = json_object_new_array(), *o;
+	struct conf *scratch = NULL;
+	char env[64], why[256];
+	size_t i;
+	int pass;
+
+	if (b == NULL) {
+		json_object_put(errs);
+		detail(r, 400, "A JSON object is required");
+		return;
+	}
+	scratch = conf_reload(conf_get(), why, sizeof(why));
+	for (pass = 0; pass < 2; pass++) {
+		json_object_object_foreach(b, k, val) {
+			const char *text = json_object_is_type(val, json_type_null) ? NULL :
+			    json_object_get_string(val);
+			int key;
+
+			for (i = 0; k[i] && i + 1 < sizeof(env); i++)
+				env[i] = (char)(k[i] >= 'a' && k[i] <= 'z' ? k[i] - 32 : k[i]);
+			env[i] = '\0';
+			key = conf_key_of(env);
+			if (pass == 0) {
+				/* Every value checked on a scratch copy first, so a
+				 * bad one saves none. */
+				if (key < 0 || !conf_editable((enum conf_key)key)) {
+					snprintf(why, sizeof(why), "%s cannot be changed at run time", k);
+					json_object_array_add(errs, json_object_new_string(why));
+				} else if (text && scratch && conf_set_dashboard(scratch, (enum conf_key)key,
+				    text, why, sizeof(why)) < 0) {
+					json_object_array_add(errs, json_object_new_string(why));
+				}
+				continue;
+			}
+			if (settings_save(r->worker->db, env, text, why, sizeof(why)) != RERR_OK)
+				json_object_array_add(errs, json_object_new_string(why));
+		}
+		if (json_object_array_length(errs) > 0) {
+			o = json_object_new_object();
+			json_object_object_add(o, "detail", errs);
+			json_object_object_add(o, "request_id", json_object_new_string(r->id));
+			resp_json(r, 400, o);
+			json_object_put(b);
+			conf_free(scratch);
+			return;
+		}
+	}
+	conf_free(scratch);
+	json_object_put(errs);
+	json_object_put(b);
+	log_info("request %s: admin api: settings saved", r->id);
+	h_admin_api_settings(r);
 }
 
 /* GET /admin/api/balances: per trusted mint and unit, in that unit. */

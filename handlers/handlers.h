@@ -69,6 +69,7 @@ void h_admin_api_login(struct req *r);
 void h_admin_api_logout(struct req *r);
 void h_admin_api_password(struct req *r);
 void h_admin_api_settings(struct req *r);
+void h_admin_api_settings_patch(struct req *r);
 void h_admin_api_balances(struct req *r);
 void h_admin_api_keys(struct req *r);
 void h_admin_api_key_patch(struct req *r);

@@ -83,6 +83,7 @@ const struct route routes[] = {
 	ADMIN_API("/admin/api/logout", POST, h_admin_api_logout, "admin_api_logout"),
 	ADMIN_API("/admin/api/password", PATCH, h_admin_api_password, "admin_api_password"),
 	ADMIN_API("/admin/api/settings", GET, h_admin_api_settings, "admin_api_settings"),
+	ADMIN_API("/admin/api/settings", PATCH, h_admin_api_settings_patch, "admin_api_settings"),
 	ADMIN_API("/admin/api/balances", GET, h_admin_api_balances, "admin_api_balances"),
 	ADMIN_API("/admin/api/temporary-balances", GET, h_admin_api_keys, "admin_api_keys"),
 	{ "/admin/api/apikeys/", MATCH_PREFIX, PATCH, AUTH_ADMIN, 16 * 1024, h_admin_api_key_patch,

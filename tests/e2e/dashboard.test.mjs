@@ -150,6 +150,21 @@ describe('dashboard under lighttpd', { skip: pre.skip }, () => {
 		const st = JSON.parse((await req(h, '/admin/api/settings', { headers: bearer(token) })).text);
 		assert.equal(st.upstream_api_key, '[REDACTED]');
 		assert.equal((await req(h, '/admin/api/settings', { headers: bearer('rsa_nope') })).status, 401);
+		const bad = await req(h, '/admin/api/settings', { method: 'PATCH', headers: bearer(token),
+			json: { min_payout_sat: 'lots', database_url: 'sqlite:////tmp/x' } });
+		assert.equal(bad.status, 400, bad.text);
+		assert.equal(JSON.parse(bad.text).detail.length, 2, 'every value checked: ' + bad.text);
+		const half = await req(h, '/admin/api/settings', { method: 'PATCH', headers: bearer(token),
+			json: { name: 'saved only if all are good', min_payout_sat: 'lots' } });
+		assert.equal(half.status, 400);
+		assert.notEqual(JSON.parse((await req(h, '/admin/api/settings', { headers: bearer(token) })).text).name,
+			'saved only if all are good');
+		const good = await req(h, '/admin/api/settings', { method: 'PATCH', headers: bearer(token),
+			json: { min_payout_sat: '321' } });
+		assert.equal(good.status, 200, good.text);
+		assert.equal(JSON.parse(good.text).min_payout_sat, '321');
+		assert.equal((await req(h, '/admin/api/settings', { method: 'PATCH', headers: bearer(token),
+			json: { min_payout_sat: null } })).status, 200);
 		// Users' balances are not the operator's to withdraw.
 		const w = await req(h, '/admin/withdraw', { method: 'POST', headers: bearer(token), json: { amount: 50 } });
 		assert.equal(w.status, 400, w.text);
