@@ -68,9 +68,10 @@ bench: routstr.fcgi
 	ROUTSTR_FCGI='$(abs_top_builddir)/routstr.fcgi' bash '$(abs_top_srcdir)/tests/bench/bench.sh'
 .PHONY: bench
 
-# Run directories and results of the end-to-end tests stay out of the
-# tarball: an in-tree make check leaves tests/e2e/run.sh.log and .trs, which
-# a VPATH build would find through VPATH and take as its own, up to date.
+# Run directories, artifacts (screenshots) and results of the end-to-end
+# tests stay out of the tarball: an in-tree make check leaves
+# tests/e2e/run.sh.log and .trs, which a VPATH build would find through
+# VPATH and take as its own, up to date.
 dist-hook:
-	rm -rf $(distdir)/tests/e2e/.run $(distdir)/tests/node_modules
+	rm -rf $(distdir)/tests/e2e/.run $(distdir)/tests/e2e/.artifacts $(distdir)/tests/node_modules
 	rm -f $(distdir)/tests/e2e/*.log $(distdir)/tests/e2e/*.trs
