@@ -431,7 +431,7 @@ key_limits(struct req *r, const char *hash)
 }
 
 /* /admin: every page is one level under /admin/ (the layout's static
- * files are relative to it). */
+ * files are relative to it: keep new pages there too). */
 void
 h_admin_root(struct req *r)
 {

@@ -148,6 +148,9 @@ h_admin_withdraw_ln(struct req *r)
 		snprintf(msg, sizeof(msg), "Paid %lld sat (payout %lld).",
 		    (long long)(res.invoice_msat / 1000), (long long)res.id);
 		withdraw_page(r, 200, NULL, 0, NULL, msg, NULL);
+	} else if (fs == FUNDS_RECIPIENT && res.why[0]) {
+		snprintf(msg, sizeof(msg), "%.150s", res.why);
+		withdraw_page(r, 400, NULL, 0, NULL, NULL, msg);
 	} else {
 		withdraw_page(r, fs == FUNDS_INTERNAL ? 500 : 400, NULL, 0, NULL, NULL,
 		    status_text(fs));

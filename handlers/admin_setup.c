@@ -30,8 +30,10 @@ static void
 providers_page(struct req *r, int status, const char *flash, const char *error)
 {
 	struct report_provider *rows = xcalloc(PROVIDER_ROWS, sizeof(*rows));
+	char *edit = r->method == HTTP_GET ? admin_form(r, "edit", 64, true) : NULL;
 	struct view v;
 	size_t n = 0, i, row;
+	bool filled = false;
 
 	view_init(&v);
 	view_set(&v, AK_title, "Providers");
@@ -59,7 +61,27 @@ providers_page(struct req *r, int status, const char *flash, const char *error)
 			    rows[i].has_key ? ", key set" : "");
 			view_cell(&v, AK_providers, row, AK_pv_toggle, "%s",
 			    rows[i].enabled ? "Disable" : "Enable");
+			/* ?edit=slug fills the form with what is stored (not the
+			 * key: a secret is never shown; empty keeps it). */
+			if (edit && strcmp(edit, rows[i].slug) == 0) {
+				view_set(&v, AK_pf_slug, "%s", rows[i].slug);
+				view_set(&v, AK_pf_url, "%s", rows[i].base_url);
+				if (rows[i].fee_ppm >= 0)
+					view_set(&v, AK_pf_fee, "%lld.%06lld",
+					    (long long)(rows[i].fee_ppm / 1000000),
+					    (long long)(rows[i].fee_ppm % 1000000));
+				view_set(&v, AK_pf_priority, "%lld", (long long)rows[i].priority);
+				view_flag(&v, strcmp(rows[i].type, "openrouter") == 0 ? AK_pf_openrouter :
+				    strcmp(rows[i].type, "anthropic") == 0 ? AK_pf_anthropic :
+				    strcmp(rows[i].type, "generic") == 0 ? AK_pf_generic : AK_pf_openai, true);
+				filled = true;
+			}
 		}
+	if (!filled) {
+		view_set(&v, AK_pf_fee, "1");
+		view_set(&v, AK_pf_priority, "100");
+	}
+	free(edit);
 	admin_render(r, status, "providers", &v);
 	view_free(&v);
 	free(rows);

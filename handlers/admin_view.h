@@ -40,7 +40,8 @@
 	X(invoices) X(i_id) X(i_at) X(i_purpose) X(i_sats) X(i_status) X(i_key) \
 	X(reqs) X(r_id) X(r_at) X(r_model) X(r_reserved) X(r_charged) X(r_state) X(r_key) \
 	X(providers) X(pv_slug) X(pv_type) X(pv_url) X(pv_fee) X(pv_priority) X(pv_state) \
-	X(pv_toggle) \
+	X(pv_toggle) X(pf_slug) X(pf_url) X(pf_fee) X(pf_priority) X(pf_openai) X(pf_openrouter) \
+	X(pf_anthropic) X(pf_generic) \
 	X(settings) X(s_name) X(s_value) X(s_source) X(s_help) X(s_editable) X(s_saved)
 
 #define ADMIN_KEY_ENUM(n) AK_##n,

@@ -64,7 +64,7 @@ const struct route routes[] = {
 	ADMIN_PAGE("/admin/key-limits", POST, h_admin_key_limits, "admin_key_limits"),
 	ADMIN_PAGE("/admin/key-refund", POST, h_admin_key_refund, "admin_key_refund"),
 	ADMIN_PAGE("/admin/withdraw", GET, h_admin_withdraw_page, "admin_withdraw"),
-	ADMIN_PAGE("/admin/withdraw/lightning", POST, h_admin_withdraw_ln, "admin_withdraw_ln"),
+	ADMIN_PAGE("/admin/withdraw-lightning", POST, h_admin_withdraw_ln, "admin_withdraw_ln"),
 	ADMIN_PAGE("/admin/payouts", GET, h_admin_payouts, "admin_payouts"),
 	ADMIN_PAGE("/admin/transactions", GET, h_admin_transactions, "admin_transactions"),
 	ADMIN_PAGE("/admin/logs", GET, h_admin_logs, "admin_logs"),

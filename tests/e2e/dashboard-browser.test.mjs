@@ -43,13 +43,13 @@ const ROOT_SETUPS = [
 	{ name: 'lighttpd', server: 'lighttpd', mount: '' },
 ];
 
-// SUB-PATH SETUPS GO HERE. They wait for the `mount` option of
-// lib/servers.mjs's startSetup (being added on another branch); once it
-// exists, add e.g.
-//   { name: 'lighttpd-subpath', server: 'lighttpd', mount: '/routstr' },
-//   { name: 'apache-fcgid-subpath', server: 'apache-fcgid', mount: '/routstr' },
-// and the whole flow below runs under each of them too.
-const SUBPATH_SETUPS = [];
+// The same flow under a user's directory, as on shared hosting
+// (lib/servers.mjs's mount): every link, form, redirect and the cookie's
+// Path carry it.
+const SUBPATH_SETUPS = [
+	{ name: 'lighttpd-subpath', server: 'lighttpd', mount: '/~alice/routstr' },
+	{ name: 'apache-proxy-fcgi-subpath', server: 'apache-proxy-fcgi', mount: '/~alice/routstr' },
+];
 
 const SETUPS = [...ROOT_SETUPS, ...SUBPATH_SETUPS];
 
@@ -478,17 +478,7 @@ function dashboardFlow(setup) {
 		assertAuditClean(h);
 	});
 
-	// The page that POST /admin/withdraw/lightning answers with is two
-	// levels under admin/, where the layout's relative static/style.css
-	// and static/app.js are /admin/withdraw/static/... and 404: the page
-	// comes unstyled and without its script. The template engine refuses
-	// {{prefix}} at the start of a <link> or <script> URL, so templates/
-	// alone cannot fix it; the route (or a redirect to /admin/withdraw)
-	// must. When it is fixed, this passes: drop the todo.
-	it('withdraw over Lightning: a destination that is none is refused on a whole page', {
-		todo: 'the answer to POST /admin/withdraw/lightning loads no style or script ' +
-			'(relative URLs two levels deep)',
-	}, async () => {
+	step('withdraw over Lightning: a destination that is none is refused on a whole page', async () => {
 		await page.goto(admin('withdraw'));
 		await page.fill('#destination', 'not a lightning destination');
 		await page.fill('#sats', '5');
@@ -544,14 +534,16 @@ function dashboardFlow(setup) {
 		const byName = async (name) => (await rows.filter({
 			has: page.locator('td code', { hasText: new RegExp(`^${name}$`) }) }).locator('td')
 			.allTextContents());
+		// A run-time setting's value is in its row's form.
 		const mints = await byName('CASHU_MINTS');
-		assert.equal(mints[1], h.mint.url);
+		const mintRow = rows.filter({ has: page.locator('td code', { hasText: /^CASHU_MINTS$/ }) });
+		assert.equal(await mintRow.locator('input[name="value"]').inputValue(), h.mint.url);
 		assert.equal(mints[2], 'file');
 		const sources = new Set();
 		for (const r of await rows.all())
 			sources.add(await r.locator('td').nth(2).textContent());
 		for (const s of sources)
-			assert.ok(['default', 'file', 'env'].includes(s), `source ${s}`);
+			assert.ok(['default', 'file', 'env', 'dashboard'].includes(s), `source ${s}`);
 		assert.ok(sources.has('default') && sources.has('file'), [...sources].join());
 		const key = await byName('UPSTREAM_API_KEY');
 		assert.equal(key[1], '(set, hidden)');
@@ -562,12 +554,17 @@ function dashboardFlow(setup) {
 		assert.equal(await form.getByRole('button', { name: 'Change password' }).count(), 1);
 	});
 
-	it('settings: editing a setting from the page', {
-		todo: 'the Settings page only lists the settings; editing one is not built yet',
-	}, async () => {
+	step('settings: a setting saved from its row, shown with its source, and reset', async () => {
 		await page.goto(admin('settings'));
-		assert.ok(await page.locator('form[action$="/admin/settings"]').count() > 0,
-			'a form that saves a setting');
+		const row = page.locator('tbody tr', { has: page.locator('code', { hasText: /^NAME$/ }) });
+		await row.locator('input[name="value"]').fill('Browser-named node');
+		await visit('settings-saved', click(row.getByRole('button', { name: 'Save' })));
+		assert.match(await page.getByRole('status').textContent(), /NAME saved/);
+		const saved = page.locator('tbody tr', { has: page.locator('code', { hasText: /^NAME$/ }) });
+		assert.equal(await saved.locator('td').nth(2).textContent(), 'dashboard');
+		assert.match(await page.locator('header .brand').textContent(), /Browser-named node/);
+		await visit('settings-reset', click(saved.getByRole('button', { name: 'Reset' })));
+		assert.match(await page.getByRole('status').textContent(), /NAME is back/);
 	});
 
 	step('every other page: API keys, a key\'s detail through its link, transactions, logs, payouts', async () => {
