@@ -6,4 +6,4 @@ routstr_fcgi_SOURCES = \
 	fcgi/http.c fcgi/http.h \
 	fcgi/router.c fcgi/router.h \
 	$(HANDLER_SOURCES)
-routstr_fcgi_LDADD = $(LIB_LIBS) $(FCGI_LIBS)
+routstr_fcgi_LDADD = $(LIB_LIBS) $(FCGI_LIBS) $(QRENCODE_LIBS)

@@ -345,8 +345,13 @@ key_page_token(struct req *r, const char *hash, const char *flash, const char *e
 	view_set(&v, AK_k_refund_input, "%s", k.refund_address);
 	if (k.key_expiry_time >= 0)
 		view_set(&v, AK_k_expiry_input, "%lld", (long long)k.key_expiry_time);
-	if (token)
+	if (token) {
+		char *qr = admin_qr_svg(token);
+
 		view_set(&v, AK_k_token, "%s", token);
+		if (qr)
+			view_set_markup_UNSAFE(&v, AK_k_token_qr, qr);
+	}
 	view_flag(&v, AK_reset_none, k.lim.reset == LEDGER_RESET_NONE);
 	view_flag(&v, AK_reset_daily, k.lim.reset == LEDGER_RESET_DAILY);
 	view_flag(&v, AK_reset_weekly, k.lim.reset == LEDGER_RESET_WEEKLY);

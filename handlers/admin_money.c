@@ -60,6 +60,12 @@ withdraw_page(struct req *r, int status, const char *token, int64_t msat, const 
 		view_set(&v, AK_token_amount, "%lld", (long long)(msat / 1000));
 		view_set(&v, AK_token_unit, "sat");
 		view_set(&v, AK_token_mint, "%s", mint);
+		{
+			char *qr = admin_qr_svg(token);
+
+			if (qr)
+				view_set_markup_UNSAFE(&v, AK_token_qr, qr);
+		}
 	}
 	if (ledger_earnings(r->worker->db, conf_str(conf_get(), CONF_PRIMARY_MINT_URL), rows,
 	    LEDGER_EARNINGS_MAX, &n) == RERR_OK)

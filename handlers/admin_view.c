@@ -8,6 +8,7 @@
 
 #include "admin_assets.h"
 #include "admin_view.h"
+#include <qrencode.h>
 #include "buf.h"
 #include "conf.h"
 #include "log.h"
@@ -323,4 +324,32 @@ admin_static(struct req *r, const char *name)
 	    "text/css; charset=utf-8" : "text/javascript; charset=utf-8");
 	resp_header(r, "X-Content-Type-Options", "nosniff");
 	resp_write(r, body, strlen(body));
+}
+
+char *
+admin_qr_svg(const char *text)
+{
+	QRcode *q = QRcode_encodeString8bit(text, 0, QR_ECLEVEL_L);
+	struct buf out;
+	int x, y, quiet = 4, size;
+	char *svg;
+
+	if (q == NULL)
+		return NULL;
+	size = q->width + 2 * quiet;
+	buf_init(&out, 4u * 1024 * 1024);
+	buf_printf(&out, "<svg xmlns=\"http://www.w3.org/2000/svg\" viewBox=\"0 0 %d %d\" "
+	    "class=\"qr\" role=\"img\" aria-label=\"QR code\" shape-rendering=\"crispEdges\">"
+	    "<rect width=\"%d\" height=\"%d\" fill=\"#fff\"/><path fill=\"#000\" d=\"", size, size,
+	    size, size);
+	/* One path of unit squares: only numbers this code computed. */
+	for (y = 0; y < q->width; y++)
+		for (x = 0; x < q->width; x++)
+			if (q->data[y * q->width + x] & 1)
+				buf_printf(&out, "M%d %dh1v1h-1z", x + quiet, y + quiet);
+	buf_printf(&out, "\"/></svg>");
+	QRcode_free(q);
+	svg = xstrndup(out.data ? out.data : "", out.len);
+	buf_free(&out);
+	return svg;
 }

@@ -28,10 +28,10 @@
 	X(req_24h) X(rev_24h) X(chart_24h) X(req_30d) X(rev_30d) X(chart_30d) \
 	X(keys) X(keys_total) X(keys_balance) X(k_hash) X(k_short) X(k_child) X(k_balance) \
 	X(k_reserved) X(k_spent) X(k_requests) X(k_parent) X(k_mint) X(k_unit) X(k_refund) \
-	X(k_expiry) X(k_created) X(k_limit) X(k_validity) X(k_refund_input) X(k_expiry_input) X(k_token) \
+	X(k_expiry) X(k_created) X(k_limit) X(k_validity) X(k_refund_input) X(k_expiry_input) X(k_token) X(k_token_qr) \
 	X(reset_none) X(reset_daily) X(reset_weekly) X(reset_monthly) \
 	X(journal) X(j_at) X(j_kind) X(j_delta) X(j_ref) \
-	X(token) X(token_amount) X(token_unit) X(token_mint) X(payable) \
+	X(token) X(token_amount) X(token_unit) X(token_mint) X(token_qr) X(payable) \
 	X(mint_opts) X(o_mint) X(o_earned) \
 	X(receive_address) X(min_payout) X(payout_interval) \
 	X(payouts) X(p_id) X(p_at) X(p_trigger) X(p_dest) X(p_amount) X(p_spent) X(p_state) \
@@ -91,6 +91,10 @@ void admin_redirect(struct req *r, const char *path);
  * the query string with from_query), decoded; a new string the caller
  * frees, NULL when absent, not valid UTF-8, or longer than max bytes. */
 char *admin_form(const struct req *r, const char *name, size_t max, bool from_query);
+
+/* A QR code of text as inline SVG (libqrencode's matrix, drawn here from
+ * numbers only): a new string, or NULL when the text does not fit one. */
+char *admin_qr_svg(const char *text);
 
 /* The static files: the stylesheet and the script, cacheable. */
 void admin_static(struct req *r, const char *name);

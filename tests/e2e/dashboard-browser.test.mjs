@@ -452,6 +452,9 @@ function dashboardFlow(setup) {
 		// the page's CSP).
 		const copy = page.getByRole('button', { name: 'Copy' });
 		assert.equal(await copy.count(), 1);
+		// And a QR code of it (libqrencode's matrix drawn as SVG).
+		assert.equal(await page.locator('figure.qr svg path').count(), 1);
+		assert.ok((await page.locator('figure.qr svg path').getAttribute('d')).length > 1000);
 		await copy.click();
 		await page.getByRole('button', { name: 'Copied' }).waitFor({ timeout: 2000 });
 		assert.equal((await page.evaluate(() => navigator.clipboard.readText())).trim(), token);
