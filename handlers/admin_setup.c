@@ -456,3 +456,60 @@ out:
 	providers_release(ps);
 	catalog_release(cat);
 }
+
+/* USD per million tokens, as typed ("2.5", "0.15"), in fUSD per token:
+ * x 1e15 / 1e6 = x 1e9, exact for up to 9 decimals. -1 when malformed. */
+static int64_t
+fusd_of_usd_per_million(const char *s)
+{
+	const char *dot = s ? strchr(s, '.') : NULL, *p;
+	int64_t whole = 0, frac = 0, scale = 100000000;
+	char w[24];
+
+	if (s == NULL || *s == '\0' || strlen(s) > 24)
+		return -1;
+	snprintf(w, sizeof(w), "%.*s", dot ? (int)(dot - s) : (int)strlen(s), s);
+	if (parse_i64(w, 0, 1000000, &whole) < 0)
+		return -1;
+	if (dot) {
+		if (dot[1] == '\0' || strlen(dot + 1) > 9)
+			return -1;
+		for (p = dot + 1; *p; p++, scale /= 10) {
+			if (*p < '0' || *p > '9')
+				return -1;
+			frac += (*p - '0') * scale;
+		}
+	}
+	return whole * 1000000000 + frac;
+}
+
+/* POST /admin/model-price: model, prompt, completion (USD per million). */
+void
+h_admin_model_price(struct req *r)
+{
+	char *id = admin_form(r, "model", CATALOG_MAX_ID, false);
+	char *ps = admin_form(r, "prompt", 24, false), *cs = admin_form(r, "completion", 24, false);
+	struct catalog *cat = catalog_current(r->worker->db);
+	const struct catalog_model *m = cat && id ? catalog_find(cat, id) : NULL;
+	int64_t pf = fusd_of_usd_per_million(ps), cf = fusd_of_usd_per_million(cs);
+	enum rerr e = RERR_INVALID;
+	char msg[300];
+
+	if (m && pf >= 0 && cf >= 0)
+		e = catalog_set_price(r->worker->db, m, pf, cf);
+	if (e == RERR_OK) {
+		log_info("request %s: dashboard: prices of %s set to %s / %s USD per million", r->id,
+		    m->id, ps, cs);
+		snprintf(msg, sizeof(msg), "Prices of %.200s saved.", m->id);
+		catalog_release(cat);
+		cat = NULL;
+		models_page(r, 200, NULL, msg, NULL);
+	} else {
+		models_page(r, 400, NULL, NULL, m ? "Prices are USD per million tokens, e.g. 2.5." :
+		    "No such model.");
+	}
+	catalog_release(cat);
+	free(id);
+	free(ps);
+	free(cs);
+}

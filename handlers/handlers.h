@@ -64,6 +64,7 @@ void h_admin_setting_save(struct req *r);
 void h_admin_models(struct req *r);
 void h_admin_model_toggle(struct req *r);
 void h_admin_model_test(struct req *r);
+void h_admin_model_price(struct req *r);
 /* Its JSON API under /admin/api/ (admin_api.c). */
 void h_admin_api_login(struct req *r);
 void h_admin_api_logout(struct req *r);

@@ -74,6 +74,7 @@ const struct route routes[] = {
 	ADMIN_PAGE("/admin/models", GET, h_admin_models, "admin_models"),
 	ADMIN_PAGE("/admin/model-toggle", POST, h_admin_model_toggle, "admin_model_toggle"),
 	ADMIN_PAGE("/admin/model-test", POST, h_admin_model_test, "admin_model_test"),
+	ADMIN_PAGE("/admin/model-price", POST, h_admin_model_price, "admin_model_price"),
 	ADMIN_PAGE("/admin/settings", GET, h_admin_settings, "admin_settings"),
 	ADMIN_PAGE("/admin/settings", POST, h_admin_setting_save, "admin_settings"),
 	ADMIN_PAGE("/admin/password", POST, h_admin_password, "admin_password"),

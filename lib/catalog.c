@@ -1105,3 +1105,80 @@ catalog_hidden(struct db *db, char (*ids)[CATALOG_MAX_ID + 1], size_t max)
 	sqlite3_reset(st);
 	return (int)n;
 }
+
+/* fUSD (1e-15 USD) as the decimal USD text of a models.json price. */
+static struct json_object *
+usd_text(int64_t fusd)
+{
+	char s[48];
+
+	snprintf(s, sizeof(s), "%s%lld.%015lld", fusd < 0 ? "-" : "",
+	    (long long)(llabs(fusd) / PRICING_FUSD_PER_USD),
+	    (long long)(llabs(fusd) % PRICING_FUSD_PER_USD));
+	return json_object_new_string(s);
+}
+
+enum rerr
+catalog_set_price(struct db *db, const struct catalog_model *m, int64_t prompt_fusd,
+    int64_t completion_fusd)
+{
+	static const char sql[] =
+	    "INSERT INTO models (id, upstream_id, data, enabled, updated_at) VALUES (?1, ?2, ?3, 1, ?4)"
+	    " ON CONFLICT (id) DO UPDATE SET upstream_id = ?2, data = ?3, enabled = 1, updated_at = ?4";
+	struct json_object *o, *p, *tp, *sub;
+	sqlite3_stmt *st;
+	const char *why = NULL, *text;
+	int f, rc;
+
+	if (prompt_fusd < 0 || completion_fusd < 0)
+		return RERR_INVALID;
+	/* The model as it is now, its prices changed: the row replaces the
+	 * whole entry (load_db), so everything else is carried over. */
+	o = json_object_new_object();
+	json_object_object_add(o, "name", json_object_new_string(m->name));
+	json_object_object_add(o, "description", json_object_new_string(m->description));
+	if (m->canonical_slug)
+		json_object_object_add(o, "canonical_slug", json_object_new_string(m->canonical_slug));
+	if (m->created)
+		json_object_object_add(o, "created", json_object_new_int64(m->created));
+	if (m->price.context_length)
+		json_object_object_add(o, "context_length",
+		    json_object_new_int64(m->price.context_length));
+	if (m->architecture_json && (sub = json_parse_strict(m->architecture_json,
+	    strlen(m->architecture_json), &why)) != NULL)
+		json_object_object_add(o, "architecture", sub);
+	if (m->per_request_limits_json && (sub = json_parse_strict(m->per_request_limits_json,
+	    strlen(m->per_request_limits_json), &why)) != NULL)
+		json_object_object_add(o, "per_request_limits", sub);
+	if (m->has_top_provider) {
+		tp = json_object_new_object();
+		json_object_object_add(tp, "context_length", m->top_context_length >= 0 ?
+		    json_object_new_int64(m->top_context_length) : NULL);
+		json_object_object_add(tp, "max_completion_tokens", m->top_max_completion_tokens >= 0 ?
+		    json_object_new_int64(m->top_max_completion_tokens) : NULL);
+		json_object_object_add(tp, "is_moderated", m->is_moderated < 0 ? NULL :
+		    json_object_new_boolean(m->is_moderated));
+		json_object_object_add(o, "top_provider", tp);
+	}
+	p = json_object_new_object();
+	for (f = 0; f < PRICING__MAX; f++)
+		json_object_object_add(p, pricing_field_key[f], usd_text(f == PRICING_PROMPT ?
+		    prompt_fusd : f == PRICING_COMPLETION ? completion_fusd : m->price.fusd[f]));
+	json_object_object_add(o, "pricing", p);
+	text = json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN);
+	if ((st = db_stmt(db, sql)) == NULL) {
+		json_object_put(o);
+		return RERR_DB;
+	}
+	sqlite3_bind_text(st, 1, m->id, -1, SQLITE_TRANSIENT);
+	if (strcmp(m->upstream_id, m->id) != 0)
+		sqlite3_bind_text(st, 2, m->upstream_id, -1, SQLITE_TRANSIENT);
+	else
+		sqlite3_bind_null(st, 2);
+	sqlite3_bind_text(st, 3, text, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_int64(st, 4, wall_sec());
+	rc = sqlite3_step(st);
+	sqlite3_reset(st);
+	json_object_put(o);
+	return rc == SQLITE_DONE ? RERR_OK : RERR_DB;
+}

@@ -120,6 +120,11 @@ enum rerr catalog_usd_pricing(const struct catalog_model *m, int64_t fee_ppm,
 /* The operator hides a model (a file model too) or shows it again
  * (dashboard). The catalogue's version moves, so every process rebuilds. */
 enum rerr catalog_set_shown(struct db *db, const char *id, bool shown);
+/* The operator's prices for model m (fUSD per prompt and completion token,
+ * >= 0): a models row that carries m as it is now with those prices (the
+ * row replaces the whole entry). */
+enum rerr catalog_set_price(struct db *db, const struct catalog_model *m, int64_t prompt_fusd,
+    int64_t completion_fusd);
 /* The ids of hidden models, at most max; their count or -1. */
 int catalog_hidden(struct db *db, char (*ids)[CATALOG_MAX_ID + 1], size_t max);
 

@@ -257,6 +257,20 @@ describe('dashboard under lighttpd', { skip: pre.skip }, () => {
 		const show = await req(h, '/admin/model-toggle', { method: 'POST', cookie, form: { csrf, id: 'mock-cut', shown: '1' } });
 		assert.equal(show.status, 200);
 		assert.ok((await listed()).includes('mock-cut'));
+		// Prices: mock-model's completion from $0.60 to $6 per million; a
+		// request then costs what the new price says.
+		const priceOf = async () => Number((await (await fetch(`${h.baseUrl}/v1/models`)).json()).data
+			.find((x) => x.id === 'mock-cut').pricing.completion);
+		const before = await priceOf();
+		const price = await req(h, '/admin/model-price', { method: 'POST', cookie,
+			form: { csrf, model: 'mock-cut', prompt: '0.15', completion: '6' } });
+		assert.equal(price.status, 200, price.text.slice(0, 300));
+		assert.match(price.text, /Prices of mock-cut saved/);
+		assert.match(price.text, /6\.000000/);
+		const after = await priceOf();
+		assert.ok(Math.abs(after / before - 10) < 0.01, `completion ${before} -> ${after}: ten times`);
+		assert.equal((await req(h, '/admin/model-price', { method: 'POST', cookie,
+			form: { csrf, model: 'mock-cut', prompt: 'cheap', completion: '1' } })).status, 400);
 		const t = await req(h, '/admin/model-test', { method: 'POST', cookie, form: { csrf, model: 'mock-model' } });
 		assert.equal(t.status, 200);
 		assert.match(t.text, /class="flash"[^>]*>mock-model via [a-z0-9-]+: HTTP 200 in [0-9]+ ms/);
