@@ -5,6 +5,8 @@
 
 #include <errno.h>
 #include <stdarg.h>
+#include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -438,7 +440,20 @@ conf_free(struct conf *c)
 void
 conf_set_global(struct conf *c)
 {
-	global = c;
+	/* A retired conf stays reachable here (threads may still read its
+	 * strings), so it is kept, not leaked: one per dashboard edit. */
+	static const struct conf **retired;
+	static size_t nretired;
+	static pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
+	const struct conf *old;
+
+	pthread_mutex_lock(&mu);
+	old = atomic_exchange(&global, c);
+	if (old && old != c) {
+		retired = xrealloc(retired, (nretired + 1) * sizeof(*retired));
+		retired[nretired++] = old;
+	}
+	pthread_mutex_unlock(&mu);
 }
 
 const struct conf *
