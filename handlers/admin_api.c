@@ -573,26 +573,6 @@ fee_of(struct json_object *b)
 	return (int64_t)(d * 1e6 + 0.5);
 }
 
-static bool
-type_ok(const char *t)
-{
-	return t && (strcmp(t, "openai") == 0 || strcmp(t, "openrouter") == 0 ||
-	    strcmp(t, "anthropic") == 0 || strcmp(t, "generic") == 0);
-}
-
-static bool
-slug_valid(const char *s)
-{
-	size_t i, n = s ? strlen(s) : 0;
-
-	if (n == 0 || n > 64 || s[0] == '-')
-		return false;
-	for (i = 0; i < n; i++)
-		if (!((s[i] >= 'a' && s[i] <= 'z') || (s[i] >= '0' && s[i] <= '9') || s[i] == '-'))
-			return false;
-	return true;
-}
-
 /* GET and POST /admin/api/upstream-providers */
 void
 h_admin_api_providers(struct req *r)
@@ -622,7 +602,7 @@ h_admin_api_providers(struct req *r)
 	fee = b ? fee_of(b) : -2;
 	if (b && json_get(b, "priority") && json_get_i64(b, "priority", &prio) < 0)
 		fee = -2;
-	if (b == NULL || !slug_valid(slug) || !type_ok(type) || url == NULL ||
+	if (b == NULL || !providers_slug_ok(slug) || !providers_type_ok(type) || url == NULL ||
 	    (strncmp(url, "https://", 8) != 0 && strncmp(url, "http://", 7) != 0) || fee == -2 ||
 	    strlen(url) > 1024 || (key && strlen(key) > 4096)) {
 		detail(r, 400, "slug (a-z 0-9 -), provider_type (openai, openrouter, anthropic, "
@@ -684,7 +664,7 @@ h_admin_api_provider(struct req *r)
 	key = json_get_str(b, "api_key");
 	fee = fee_of(b);
 	prio = p.priority;
-	if ((type && !type_ok(type)) || (url && strncmp(url, "https://", 8) != 0 &&
+	if ((type && !providers_type_ok(type)) || (url && strncmp(url, "https://", 8) != 0 &&
 	    strncmp(url, "http://", 7) != 0) || fee == -2 ||
 	    (json_get(b, "priority") && json_get_i64(b, "priority", &prio) < 0) ||
 	    (url && strlen(url) > 1024) || (key && strlen(key) > 4096)) {

@@ -121,19 +121,6 @@ fee_ppm(const char *s, int64_t *out)
 	return 0;
 }
 
-static bool
-slug_ok(const char *s)
-{
-	size_t i, n = strlen(s);
-
-	if (n == 0 || n > 64 || s[0] == '-')
-		return false;
-	for (i = 0; i < n; i++)
-		if (!((s[i] >= 'a' && s[i] <= 'z') || (s[i] >= '0' && s[i] <= '9') || s[i] == '-'))
-			return false;
-	return true;
-}
-
 void
 h_admin_provider_save(struct req *r)
 {
@@ -144,10 +131,9 @@ h_admin_provider_save(struct req *r)
 	const char *error = NULL;
 	enum rerr e;
 
-	if (slug == NULL || !slug_ok(slug))
+	if (slug == NULL || !providers_slug_ok(slug))
 		error = "The slug is lower-case letters, digits and '-'.";
-	else if (type == NULL || (strcmp(type, "openai") != 0 && strcmp(type, "openrouter") != 0 &&
-	    strcmp(type, "anthropic") != 0 && strcmp(type, "generic") != 0))
+	else if (!providers_type_ok(type))
 		error = "Unknown provider type.";
 	else if (url == NULL || (strncmp(url, "https://", 8) != 0 && strncmp(url, "http://", 7) != 0))
 		error = "The base URL must be http(s)://...";
@@ -186,7 +172,7 @@ h_admin_provider_toggle(struct req *r)
 
 	snprintf(slug, sizeof(slug), "%s", q ? q : "");
 	free(q);
-	if (slug_ok(slug) && report_providers(r->worker->db, rows, PROVIDER_ROWS, &n) == RERR_OK)
+	if (providers_slug_ok(slug) && report_providers(r->worker->db, rows, PROVIDER_ROWS, &n) == RERR_OK)
 		for (i = 0; i < n; i++)
 			if (strcmp(rows[i].slug, slug) == 0)
 				e = providers_set_enabled(r->worker->db, slug, !rows[i].enabled);

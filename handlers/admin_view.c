@@ -238,46 +238,14 @@ admin_redirect(struct req *r, const char *path)
 
 /* ------------------------------------------------------------ forms */
 
-static int
-hexval(int c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 /* Decode one urlencoded component of n bytes: a new string, or NULL when
  * it holds a bad escape, a NUL or invalid UTF-8. */
 static char *
 form_decode(const char *p, size_t n)
 {
-	char *s = xmalloc(n + 1);
-	size_t i, o = 0;
+	char *s = pct_decode(p, n, true);
 
-	for (i = 0; i < n; i++) {
-		if (p[i] == '+') {
-			s[o++] = ' ';
-		} else if (p[i] == '%') {
-			int hi = i + 2 < n ? hexval((unsigned char)p[i + 1]) : -1;
-			int lo = i + 2 < n ? hexval((unsigned char)p[i + 2]) : -1;
-
-			/* A bad escape, or a NUL that C strings would cut at. */
-			if (hi < 0 || lo < 0 || (hi == 0 && lo == 0)) {
-				free(s);
-				return NULL;
-			}
-			s[o++] = (char)(hi * 16 + lo);
-			i += 2;
-		} else {
-			s[o++] = p[i];
-		}
-	}
-	s[o] = '\0';
-	if (!utf8_valid(s, o)) {
+	if (s && !utf8_valid(s, strlen(s))) {
 		free(s);
 		return NULL;
 	}

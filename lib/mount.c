@@ -8,49 +8,6 @@
 #include "mount.h"
 #include "util.h"
 
-static int
-hexdig(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
-/* Percent-decode a path of n bytes into a new string; NULL on a bad escape
- * or an encoded NUL. */
-static char *
-path_decode(const char *s, size_t n)
-{
-	char *out = xmalloc(n + 1), *o = out;
-	size_t i;
-
-	for (i = 0; i < n; i++) {
-		if (s[i] == '%') {
-			int hi, lo;
-
-			if (i + 2 >= n)
-				goto bad;
-			hi = hexdig(s[i + 1]);
-			lo = hexdig(s[i + 2]);
-			if (hi < 0 || lo < 0 || (hi == 0 && lo == 0))
-				goto bad;
-			*o++ = (char)(hi << 4 | lo);
-			i += 2;
-		} else {
-			*o++ = s[i];
-		}
-	}
-	*o = '\0';
-	return out;
-bad:
-	free(out);
-	return NULL;
-}
-
 /* The URL form of a decoded mount: unreserved characters, '/' and a few
  * sub-delimiters as they are, every other byte %XX. Not kept: ';' and ','
  * (they end a cookie attribute), '&', quotes and space (HTML, headers). */
@@ -123,7 +80,7 @@ pathinfo_start(const char *u, size_t n, const char *pi)
 		if (i == 0)
 			return -1;
 		if (i >= 3 && u[i - 3] == '%') {
-			c = hexdig(u[i - 2]) << 4 | hexdig(u[i - 1]);
+			c = hex_digit((unsigned char)u[i - 2]) << 4 | hex_digit((unsigned char)u[i - 1]);
 			step = 3;
 			if (c == '/' && k >= 3 && strncasecmp(pi + k - 3, "%2F", 3) == 0) {
 				k -= 3;
@@ -160,7 +117,7 @@ mount_resolve(const struct mount_cgi *cgi, char **prefix, char **path)
 	size_t cut = 0;
 
 	if (cgi->uri) {
-		full = path_decode(cgi->uri, cgi->uri_len);
+		full = pct_decode(cgi->uri, cgi->uri_len, false);
 		if (full == NULL) {
 			*prefix = xstrdup("");
 			*path = xstrdup("/");
@@ -192,7 +149,7 @@ mount_resolve(const struct mount_cgi *cgi, char **prefix, char **path)
 		if (at >= 0) {
 			/* The raw mount decodes to the start of full: the cut is
 			 * at a literal '/', so no escape straddles it. */
-			mount = path_decode(cgi->uri, (size_t)at);
+			mount = pct_decode(cgi->uri, (size_t)at, false);
 			if (mount && (*mount == '\0' || mount_path_ok(mount, strlen(mount))))
 				cut = strlen(mount);
 			else

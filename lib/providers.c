@@ -403,6 +403,26 @@ providers_add(struct db *db, const char *slug, const char *type, const char *bas
 	    wall_sec()) == 1 ? RERR_OK : RERR_CONFLICT;
 }
 
+bool
+providers_slug_ok(const char *s)
+{
+	size_t i, n = s ? strlen(s) : 0;
+
+	if (n == 0 || n > 64 || s[0] == '-')
+		return false;
+	for (i = 0; i < n; i++)
+		if (!((s[i] >= 'a' && s[i] <= 'z') || (s[i] >= '0' && s[i] <= '9') || s[i] == '-'))
+			return false;
+	return true;
+}
+
+bool
+providers_type_ok(const char *t)
+{
+	return t && (strcmp(t, "openai") == 0 || strcmp(t, "openrouter") == 0 ||
+	    strcmp(t, "anthropic") == 0 || strcmp(t, "generic") == 0);
+}
+
 enum rerr
 providers_update(struct db *db, const char *slug, const char *type, const char *base_url,
     const char *api_key, int64_t fee_ppm, int64_t priority)

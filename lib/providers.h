@@ -83,6 +83,11 @@ const char *providers_type_of_url(const char *base_url);
 /* Operator changes (routstrctl provider ...). */
 enum rerr providers_add(struct db *db, const char *slug, const char *type, const char *base_url,
     const char *api_key, int64_t fee_ppm, int64_t priority);
+/* What a provider's slug may be (a-z 0-9 '-', 1..64, not starting with
+ * '-') and its type (openai, openrouter, anthropic, generic). */
+bool providers_slug_ok(const char *s);
+bool providers_type_ok(const char *t);
+
 /* Change an existing provider (api_key NULL: keep it). RERR_NOT_FOUND. */
 enum rerr providers_update(struct db *db, const char *slug, const char *type, const char *base_url,
     const char *api_key, int64_t fee_ppm, int64_t priority);

@@ -359,3 +359,41 @@ utf8_valid(const char *s, size_t n)
 	}
 	return true;
 }
+
+int
+hex_digit(int c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
+char *
+pct_decode(const char *s, size_t n, bool plus_space)
+{
+	char *out = xmalloc(n + 1), *o = out;
+	size_t i;
+	int hi, lo;
+
+	for (i = 0; i < n; i++) {
+		if (s[i] == '%') {
+			hi = i + 2 < n ? hex_digit((unsigned char)s[i + 1]) : -1;
+			lo = i + 2 < n ? hex_digit((unsigned char)s[i + 2]) : -1;
+			/* A bad escape, or a NUL that C strings would cut at. */
+			if (hi < 0 || lo < 0 || (hi == 0 && lo == 0)) {
+				free(out);
+				return NULL;
+			}
+			*o++ = (char)(hi << 4 | lo);
+			i += 2;
+		} else {
+			*o++ = plus_space && s[i] == '+' ? ' ' : s[i];
+		}
+	}
+	*o = '\0';
+	return out;
+}

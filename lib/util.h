@@ -55,4 +55,10 @@ bool str_iprefix(const char *s, const char *prefix);
 /* True when s[0..n) is valid UTF-8 (no overlongs, no surrogates). */
 bool utf8_valid(const char *s, size_t n);
 
+/* The value of a hex digit, -1 for anything else. */
+int hex_digit(int c);
+/* Percent-decode s[0..n) into a new string (caller frees); '+' is a space
+ * with plus_space (forms). NULL on a bad escape or an encoded NUL. */
+char *pct_decode(const char *s, size_t n, bool plus_space);
+
 #endif
