@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "admin_auth.h"
 #include "admin_gate.h"
@@ -378,6 +379,21 @@ h_admin_api_logs(struct req *r)
 	free(id);
 }
 
+/* The sums of one or more buckets as Routstr's usage fields (from the
+ * ledger's requests, not from logs). */
+static void
+usage_fields(struct json_object *o, const struct report_bucket *b)
+{
+	json_object_object_add(o, "total_requests", json_object_new_int64(b->requests));
+	json_object_object_add(o, "requests", json_object_new_int64(b->requests));
+	json_object_object_add(o, "successful_chat_completions", json_object_new_int64(b->successful));
+	json_object_object_add(o, "failed_requests", json_object_new_int64(b->failed));
+	json_object_object_add(o, "revenue_msats", json_object_new_int64(b->revenue_msat));
+	json_object_object_add(o, "input_tokens", json_object_new_int64(b->tokens_in));
+	json_object_object_add(o, "output_tokens", json_object_new_int64(b->tokens_out));
+	json_object_object_add(o, "total_tokens", json_object_new_int64(b->tokens_in + b->tokens_out));
+}
+
 /* GET /admin/api/usage/summary?hours=24 */
 void
 h_admin_api_usage(struct req *r)
@@ -389,10 +405,92 @@ h_admin_api_usage(struct req *r)
 	memset(&b, 0, sizeof(b));
 	report_usage(r->worker->db, wall_sec(), hours * 3600, &b, 1);
 	json_object_object_add(o, "hours", json_object_new_int64(hours));
-	json_object_object_add(o, "total_requests", json_object_new_int64(b.requests));
-	json_object_object_add(o, "revenue_msats", json_object_new_int64(b.revenue_msat));
+	usage_fields(o, &b);
 	json_object_object_add(o, "revenue_sats", json_object_new_int64(b.revenue_msat / 1000));
+	json_object_object_add(o, "success_rate", json_object_new_double(b.requests ?
+	    100.0 * (double)b.successful / (double)b.requests : 0.0));
+	json_object_object_add(o, "avg_revenue_per_request_msats", json_object_new_int64(b.requests ?
+	    b.revenue_msat / b.requests : 0));
 	resp_json(r, 200, o);
+}
+
+/* GET /admin/api/usage/metrics?hours=24&interval=15 (minutes) */
+void
+h_admin_api_metrics(struct req *r)
+{
+	int64_t hours = query_int(r, "hours", 1, 8760, 24), interval = query_int(r, "interval", 1, 1440, 15);
+	size_t nb = (size_t)((hours * 60 + interval - 1) / interval), i;
+	struct report_bucket *b, tot;
+	struct json_object *o = json_object_new_object(), *a = json_object_new_array(), *t;
+	char ts[32];
+
+	if (nb > 10000) {
+		json_object_put(o);
+		json_object_put(a);
+		detail(r, 400, "At most 10000 buckets: a wider interval, or fewer hours");
+		return;
+	}
+	b = xcalloc(nb, sizeof(*b));
+	memset(&tot, 0, sizeof(tot));
+	report_usage(r->worker->db, wall_sec(), interval * 60, b, nb);
+	for (i = 0; i < nb; i++) {
+		struct json_object *m = json_object_new_object();
+		time_t start = (time_t)b[i].start;
+		struct tm tm;
+
+		gmtime_r(&start, &tm);
+		strftime(ts, sizeof(ts), "%Y-%m-%d %H:%M:00", &tm);
+		json_object_object_add(m, "timestamp", json_object_new_string(ts));
+		usage_fields(m, &b[i]);
+		json_object_array_add(a, m);
+		tot.requests += b[i].requests;
+		tot.successful += b[i].successful;
+		tot.failed += b[i].failed;
+		tot.revenue_msat += b[i].revenue_msat;
+		tot.tokens_in += b[i].tokens_in;
+		tot.tokens_out += b[i].tokens_out;
+	}
+	json_object_object_add(o, "metrics", a);
+	json_object_object_add(o, "interval_minutes", json_object_new_int64(interval));
+	json_object_object_add(o, "hours_back", json_object_new_int64(hours));
+	json_object_object_add(o, "total_buckets", json_object_new_int64((int64_t)nb));
+	t = json_object_new_object();
+	usage_fields(t, &tot);
+	json_object_object_add(o, "totals", t);
+	resp_json(r, 200, o);
+	free(b);
+}
+
+/* GET /admin/api/usage/revenue-by-model?hours=24&limit=20 */
+void
+h_admin_api_by_model(struct req *r)
+{
+	int64_t hours = query_int(r, "hours", 1, 8760, 24);
+	size_t limit = (size_t)query_int(r, "limit", 1, 100, 20), n = 0, i;
+	struct report_model *rows = xcalloc(limit, sizeof(*rows));
+	struct json_object *o = json_object_new_object(), *a = json_object_new_array();
+	int64_t total = 0;
+
+	report_by_model(r->worker->db, wall_sec() - hours * 3600, rows, limit, &n);
+	for (i = 0; i < n; i++) {
+		struct json_object *m = json_object_new_object();
+
+		json_object_object_add(m, "model", json_object_new_string(rows[i].model));
+		json_object_object_add(m, "revenue_sats", json_object_new_int64(rows[i].revenue_msat / 1000));
+		json_object_object_add(m, "revenue_msats", json_object_new_int64(rows[i].revenue_msat));
+		json_object_object_add(m, "requests", json_object_new_int64(rows[i].requests));
+		json_object_object_add(m, "successful", json_object_new_int64(rows[i].successful));
+		json_object_object_add(m, "failed", json_object_new_int64(rows[i].failed));
+		json_object_object_add(m, "avg_revenue_per_request", json_object_new_int64(
+		    rows[i].requests ? rows[i].revenue_msat / rows[i].requests : 0));
+		json_object_array_add(a, m);
+		total += rows[i].revenue_msat;
+	}
+	json_object_object_add(o, "models", a);
+	json_object_object_add(o, "total_revenue_sats", json_object_new_int64(total / 1000));
+	json_object_object_add(o, "total_models", json_object_new_int64((int64_t)n));
+	resp_json(r, 200, o);
+	free(rows);
 }
 
 /* ------------------------------------------------------------ writes */

@@ -77,6 +77,8 @@ void h_admin_api_key_patch(struct req *r);
 void h_admin_api_transactions(struct req *r);
 void h_admin_api_logs(struct req *r);
 void h_admin_api_usage(struct req *r);
+void h_admin_api_metrics(struct req *r);
+void h_admin_api_by_model(struct req *r);
 void h_admin_api_withdraw(struct req *r);
 void h_admin_api_providers(struct req *r);
 void h_admin_api_provider(struct req *r);

@@ -92,6 +92,8 @@ const struct route routes[] = {
 	ADMIN_API("/admin/api/transactions", GET, h_admin_api_transactions, "admin_api_transactions"),
 	ADMIN_API("/admin/api/logs", GET, h_admin_api_logs, "admin_api_logs"),
 	ADMIN_API("/admin/api/usage/summary", GET, h_admin_api_usage, "admin_api_usage"),
+	ADMIN_API("/admin/api/usage/metrics", GET, h_admin_api_metrics, "admin_api_usage"),
+	ADMIN_API("/admin/api/usage/revenue-by-model", GET, h_admin_api_by_model, "admin_api_usage"),
 	ADMIN_API("/admin/withdraw", POST, h_admin_api_withdraw, "admin_api_withdraw"),
 	ADMIN_API("/admin/api/lightning-invoices", GET, h_admin_api_invoices, "admin_api_invoices"),
 	ADMIN_API("/admin/api/cli-tokens", GET | POST, h_admin_api_tokens, "admin_api_tokens"),

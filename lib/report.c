@@ -298,15 +298,17 @@ enum rerr
 report_usage(struct db *db, int64_t now, int64_t width, struct report_bucket *b, size_t nb)
 {
 	static const char sql[] =
-	    "SELECT (created_at - ?1) / ?2, count(*), coalesce(sum(charged), 0) FROM requests"
+	    "SELECT (created_at - ?1) / ?2, count(*), coalesce(sum(charged), 0),"
+	    " count(charged), count(*) - count(charged), coalesce(sum(tokens_in), 0),"
+	    " coalesce(sum(tokens_out), 0) FROM requests"
 	    " WHERE created_at >= ?1 AND created_at < ?3 GROUP BY 1";
 	sqlite3_stmt *st = db_stmt(db, sql);
 	int64_t from = now - width * (int64_t)nb + 1, i;
 	int rc;
 
 	for (i = 0; i < (int64_t)nb; i++) {
+		memset(&b[i], 0, sizeof(b[i]));
 		b[i].start = from + i * width;
-		b[i].requests = b[i].revenue_msat = 0;
 	}
 	if (st == NULL || width <= 0)
 		return RERR_DB;
@@ -318,8 +320,43 @@ report_usage(struct db *db, int64_t now, int64_t width, struct report_bucket *b,
 		if (i >= 0 && i < (int64_t)nb) {
 			b[i].requests = sqlite3_column_int64(st, 1);
 			b[i].revenue_msat = sqlite3_column_int64(st, 2);
+			b[i].successful = sqlite3_column_int64(st, 3);
+			b[i].failed = sqlite3_column_int64(st, 4);
+			b[i].tokens_in = sqlite3_column_int64(st, 5);
+			b[i].tokens_out = sqlite3_column_int64(st, 6);
 		}
 	}
 	sqlite3_reset(st);
 	return rc == SQLITE_DONE ? RERR_OK : RERR_DB;
+}
+
+static void
+fill_model(sqlite3_stmt *st, void *p)
+{
+	struct report_model *m = p;
+
+	col(st, 0, m->model, sizeof(m->model));
+	m->requests = sqlite3_column_int64(st, 1);
+	m->successful = sqlite3_column_int64(st, 2);
+	m->failed = sqlite3_column_int64(st, 3);
+	m->revenue_msat = sqlite3_column_int64(st, 4);
+	m->tokens_in = sqlite3_column_int64(st, 5);
+	m->tokens_out = sqlite3_column_int64(st, 6);
+}
+
+enum rerr
+report_by_model(struct db *db, int64_t since, struct report_model *rows, size_t max, size_t *n)
+{
+	static const char sql[] =
+	    "SELECT coalesce(model, ''), count(*), count(charged), count(*) - count(charged),"
+	    " coalesce(sum(charged), 0), coalesce(sum(tokens_in), 0), coalesce(sum(tokens_out), 0)"
+	    " FROM requests WHERE created_at >= ?1 GROUP BY 1 ORDER BY 5 DESC, 2 DESC LIMIT ?2";
+	sqlite3_stmt *st = db_stmt(db, sql);
+
+	*n = 0;
+	if (st == NULL)
+		return RERR_DB;
+	sqlite3_bind_int64(st, 1, since);
+	sqlite3_bind_int64(st, 2, (int64_t)max);
+	return each(st, rows, sizeof(*rows), max, n, fill_model);
 }

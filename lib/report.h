@@ -90,8 +90,19 @@ enum rerr report_providers(struct db *db, struct report_provider *rows, size_t m
  * the last one ending at now (oldest first). */
 struct report_bucket {
 	int64_t start, requests, revenue_msat;
+	int64_t successful, failed;	/* charged / released (nothing charged) */
+	int64_t tokens_in, tokens_out;
 };
 enum rerr report_usage(struct db *db, int64_t now, int64_t width, struct report_bucket *b,
     size_t nb);
+
+/* Requests, revenue and tokens per model since since, by revenue, at most
+ * max. */
+struct report_model {
+	char model[128];
+	int64_t requests, successful, failed, revenue_msat, tokens_in, tokens_out;
+};
+enum rerr report_by_model(struct db *db, int64_t since, struct report_model *rows, size_t max,
+    size_t *n);
 
 #endif

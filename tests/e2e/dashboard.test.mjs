@@ -12,7 +12,7 @@ import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { fundedKey, startStack } from './lib/harness.mjs';
 import {
-	assertAuditClean, bearer, moneyPrerequisites, routstrctl, routstrctlBinary, stopAndAudit,
+	assertAuditClean, bearer, chat, chatBody, moneyPrerequisites, routstrctl, routstrctlBinary, stopAndAudit,
 } from './lib/money.mjs';
 
 const pre = moneyPrerequisites(['lighttpd']);
@@ -203,6 +203,17 @@ describe('dashboard under lighttpd', { skip: pre.skip }, () => {
 		assert.equal((await req(h, `/admin/api/cli-tokens/${made2.id}`, { method: 'DELETE', headers: bearer(sess.token) })).status, 200);
 		assert.equal((await req(h, '/admin/api/balances', { headers: bearer(made2.token) })).status, 401, 'revoked');
 		assert.equal((await req(h, '/admin/api/lightning-invoices', { headers: bearer(sess.token) })).status, 200);
+		// Usage, from the ledger's requests: one paid chat shows in every view.
+		const c = await chat(h, chatBody({ max_tokens: 20 }), { ...bearer(key), 'x-mock-tokens': '5' });
+		assert.equal(c.status, 200, c.text.slice(0, 200));
+		const met = JSON.parse((await req(h, '/admin/api/usage/metrics?hours=1&interval=60', { headers: bearer(sess.token) })).text);
+		assert.equal(met.total_buckets, 1);
+		assert.ok(met.totals.successful_chat_completions >= 1 && met.totals.revenue_msats > 0, JSON.stringify(met.totals));
+		assert.equal(met.totals.output_tokens >= 5, true);
+		const bym = JSON.parse((await req(h, '/admin/api/usage/revenue-by-model?hours=1', { headers: bearer(sess.token) })).text);
+		assert.ok(bym.models.some((m) => m.model === 'mock-model' && m.requests >= 1), JSON.stringify(bym));
+		const sum = JSON.parse((await req(h, '/admin/api/usage/summary?hours=1', { headers: bearer(sess.token) })).text);
+		assert.equal(sum.revenue_msats, met.totals.revenue_msats);
 		assert.equal((await req(h, '/admin/api/logout', { method: 'POST', headers: bearer(sess.token) })).status, 200);
 		assert.equal((await req(h, '/admin/api/balances', { headers: bearer(sess.token) })).status, 401, 'logged out');
 		const del = await req(h, '/admin/api/upstream-providers/api-made', { method: 'DELETE', headers: bearer(token) });
