@@ -14,6 +14,7 @@
 #include "admin_auth.h"
 #include "admin_gate.h"
 #include "cashu/wallet.h"
+#include "catalog.h"
 #include "conf.h"
 #include "funds.h"
 #include "handlers.h"
@@ -722,18 +723,80 @@ out:
 	json_object_put(b);
 }
 
+/* GET /admin/api/upstream-providers/{pid}/models: the catalogue's models
+ * this provider serves, in Routstr's shape (db_models; no live fetch of
+ * the upstream's list, so remote_models is empty). */
+static void
+provider_models(struct req *r, const struct report_provider *p)
+{
+	struct catalog *cat = catalog_current(r->worker->db);
+	struct providers *ps = providers_current(r->worker->db);
+	struct json_object *o = json_object_new_object(), *pv = json_object_new_object();
+	struct json_object *a = json_object_new_array();
+	struct provider_route routes[16];
+	size_t i, k, n = cat ? catalog_count(cat) : 0, nr;
+	char price[48];
+
+	for (i = 0; ps && i < n; i++) {
+		const struct catalog_model *m = catalog_at(cat, i);
+		struct json_object *mj, *pr;
+
+		nr = providers_for(ps, m->id, m->id, false, routes, 16);
+		for (k = 0; k < nr && routes[k].p->id != p->id; k++)
+			;
+		if (k == nr)
+			continue;
+		mj = json_object_new_object();
+		json_object_object_add(mj, "id", json_object_new_string(m->id));
+		json_object_object_add(mj, "name", json_object_new_string(m->name));
+		json_object_object_add(mj, "forwarded_model_id", json_object_new_string(
+		    routes[k].upstream_id ? routes[k].upstream_id : m->upstream_id));
+		pr = json_object_new_object();
+		snprintf(price, sizeof(price), "%lld.%015lld",
+		    (long long)(m->price.fusd[PRICING_PROMPT] / PRICING_FUSD_PER_USD),
+		    (long long)(m->price.fusd[PRICING_PROMPT] % PRICING_FUSD_PER_USD));
+		json_object_object_add(pr, "prompt", json_object_new_string(price));
+		snprintf(price, sizeof(price), "%lld.%015lld",
+		    (long long)(m->price.fusd[PRICING_COMPLETION] / PRICING_FUSD_PER_USD),
+		    (long long)(m->price.fusd[PRICING_COMPLETION] % PRICING_FUSD_PER_USD));
+		json_object_object_add(pr, "completion", json_object_new_string(price));
+		json_object_object_add(mj, "pricing", pr);
+		json_object_object_add(mj, "enabled", json_object_new_boolean(1));
+		json_object_array_add(a, mj);
+	}
+	json_object_object_add(pv, "id", json_object_new_int64(p->id));
+	json_object_object_add(pv, "provider_type", json_object_new_string(p->type));
+	json_object_object_add(pv, "base_url", json_object_new_string(p->base_url));
+	json_object_object_add(o, "provider", pv);
+	json_object_object_add(o, "db_models", a);
+	json_object_object_add(o, "remote_models", json_object_new_array());
+	resp_json(r, 200, o);
+	providers_release(ps);
+	catalog_release(cat);
+}
+
 /* GET, PATCH and DELETE /admin/api/upstream-providers/{pid} */
 void
 h_admin_api_provider(struct req *r)
 {
 	const char *pid = r->path + strlen("/admin/api/upstream-providers/");
+	const char *slash = strchr(pid, '/');
 	struct report_provider p;
 	struct json_object *b = NULL, *o, *en;
 	const char *type, *url, *key;
 	int64_t fee, prio;
+	char id[65];
 
-	if (strlen(pid) > 64 || !provider_find(r, pid, &p)) {
+	snprintf(id, sizeof(id), "%.*s", slash ? (int)(slash - pid) : (int)strlen(pid), pid);
+	if (strlen(pid) > 80 || !provider_find(r, id, &p)) {
 		detail(r, 404, "Provider not found");
+		return;
+	}
+	if (slash) {
+		if (strcmp(slash, "/models") == 0 && r->method == HTTP_GET)
+			provider_models(r, &p);
+		else
+			detail(r, 404, "Not found");
 		return;
 	}
 	if (r->method == HTTP_GET) {

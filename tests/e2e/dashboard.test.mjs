@@ -216,6 +216,8 @@ describe('dashboard under lighttpd', { skip: pre.skip }, () => {
 		assert.equal(sum.revenue_msats, met.totals.revenue_msats);
 		assert.equal((await req(h, '/admin/api/logout', { method: 'POST', headers: bearer(sess.token) })).status, 200);
 		assert.equal((await req(h, '/admin/api/balances', { headers: bearer(sess.token) })).status, 401, 'logged out');
+		const pm = JSON.parse((await req(h, '/admin/api/upstream-providers/generic/models', { headers: bearer(token) })).text);
+		assert.ok(pm.db_models.some((m) => m.id === 'mock-model' && Number(m.pricing.completion) > 0), JSON.stringify(pm).slice(0, 300));
 		const del = await req(h, '/admin/api/upstream-providers/api-made', { method: 'DELETE', headers: bearer(token) });
 		assert.equal(del.status, 200, del.text);
 		assert.equal((await req(h, '/admin/api/upstream-providers/api-made', { headers: bearer(token) })).status, 404);
