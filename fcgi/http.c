@@ -20,6 +20,7 @@
 #include "util.h"
 
 #define READ_CHUNK 65536
+#define DRAIN_MAX (1u << 20)	/* body bytes read and dropped to keep a connection */
 
 /* Why parse_params refused a request before routing. */
 enum door {
@@ -268,6 +269,21 @@ parse_params(struct req *r, char **envp)
 	return DOOR_OK;
 }
 
+/* Read and drop what is left of the request body, up to max bytes: true
+ * when it ended there (the connection can serve the next request). */
+static bool
+drain_body(struct req *r, size_t max)
+{
+	FCGX_Request *f = fcgx(r);
+	char chunk[READ_CHUNK];
+	size_t seen = 0;
+	int n;
+
+	while (seen <= max && (n = FCGX_GetStr(chunk, sizeof(chunk), f->in)) > 0)
+		seen += (size_t)n;
+	return seen <= max && FCGX_HasSeenEOF(f->in);
+}
+
 /* Read the body up to limit bytes. Returns 0, 413 when it is larger (the
  * rest is not buffered), or 400 when it disagrees with Content-Length. */
 static int
@@ -290,6 +306,7 @@ read_body(struct req *r, size_t limit)
 			return 413;
 		}
 	}
+	r->body_done = FCGX_HasSeenEOF(f->in) != 0;
 	r->body_len = b.len;
 	r->body = buf_steal(&b, NULL);
 	if (r->content_length >= 0 && (uint64_t)r->content_length != r->body_len)
@@ -646,11 +663,13 @@ http_serve(struct worker *w)
 		resp_error(&r, 500, "internal_error", NULL, "Internal server error");
 	}
 done:
-	if (r.status >= 400 && (r.method == HTTP_POST || r.route == NULL)) {
-		/* Unread request bytes must not be taken for the next request on
-		 * a kept-alive FastCGI connection. */
+	/* Unread request bytes must not be taken for the next request on a
+	 * kept-alive FastCGI connection: read what is left (a little), else
+	 * close it. Closing it when the body was read whole, as this did for
+	 * every refused POST, broke connections Apache's mod_proxy_fcgi had
+	 * pooled (enablereuse): its next request there met EOF, a 503. */
+	if (!r.body_done && !drain_body(&r, DRAIN_MAX))
 		f->keepConnection = 0;
-	}
 	full = r.prefix && *r.prefix ? mount_url(r.prefix, r.path) : NULL;
 	log_request(r.id, r.method_str, full ? full : r.path,
 	    r.client_gone && r.status == 0 ? 499 : r.status, r.bytes_out,

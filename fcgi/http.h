@@ -40,6 +40,7 @@ struct req {
 	size_t nheaders;
 	size_t header_bytes;		/* sum of names and values */
 	char *body;			/* owned; NUL-terminated; NULL when empty */
+	bool body_done;			/* the body was read to its end */
 	size_t body_len;
 	int64_t content_length;		/* -1 when absent */
 	int64_t start_us;
