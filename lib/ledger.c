@@ -1759,6 +1759,28 @@ ledger_withdraw_done(struct db *db, int64_t id, int64_t tx_id)
 	return n < 0 ? RERR_DB : n == 0 ? RERR_CONFLICT : RERR_OK;
 }
 
+/* Inside the caller's transaction: credit amount of withdrawal id back to
+ * key, journaled as 'refund_revert' with source "<tag>:<id>" (unique, so
+ * it happens once). 0, or -1. */
+static int
+withdraw_credit_back(struct db *db, const char *key, int64_t id, int64_t amount, const char *tag,
+    int64_t now)
+{
+	static const char sql[] = "UPDATE api_keys SET balance = balance + ?2 WHERE hashed_key = ?1";
+	sqlite3_stmt *st = db_stmt(db, sql);
+	char ref[48], src[48];
+
+	if (st == NULL)
+		return -1;
+	sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 2, amount);
+	if (step_done(db, st) != 1)
+		return -1;
+	snprintf(ref, sizeof(ref), "wd:%lld", (long long)id);
+	snprintf(src, sizeof(src), "%s:%lld", tag, (long long)id);
+	return journal_add_src(db, key, amount, LEDGER_REFUND_REVERT, ref, src, now) < 0 ? -1 : 0;
+}
+
 enum rerr
 ledger_withdraw_done_ln(struct db *db, int64_t id, int64_t *spent, int64_t *back)
 {
@@ -1771,9 +1793,7 @@ ledger_withdraw_done_ln(struct db *db, int64_t id, int64_t *spent, int64_t *back
 	static const char upd_sql[] =
 	    "UPDATE withdrawals SET state = 'done', spent_msat = ?2, owner = NULL, updated_at = ?3"
 	    " WHERE id = ?1 AND state = 'open'";
-	static const char credit_sql[] =
-	    "UPDATE api_keys SET balance = balance + ?2 WHERE hashed_key = ?1";
-	char key[LEDGER_KEY_MAX + 1], ref[48], src[48];
+	char key[LEDGER_KEY_MAX + 1];
 	sqlite3_stmt *st;
 	int64_t amount, took, now = wall_sec();
 	enum rerr e = RERR_DB;
@@ -1810,18 +1830,8 @@ ledger_withdraw_done_ln(struct db *db, int64_t id, int64_t *spent, int64_t *back
 	sqlite3_bind_int64(st, 3, now);
 	if (step_done(db, st) != 1)
 		goto out;
-	if (amount > took) {
-		if ((st = db_stmt(db, credit_sql)) == NULL)
-			goto out;
-		sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
-		sqlite3_bind_int64(st, 2, amount - took);
-		if (step_done(db, st) != 1)
-			goto out;
-		snprintf(ref, sizeof(ref), "wd:%lld", (long long)id);
-		snprintf(src, sizeof(src), "wd-back:%lld", (long long)id);
-		if (journal_add_src(db, key, amount - took, LEDGER_REFUND_REVERT, ref, src, now) < 0)
-			goto out;
-	}
+	if (amount > took && withdraw_credit_back(db, key, id, amount - took, "wd-back", now) < 0)
+		goto out;
 	if (spent)
 		*spent = took;
 	if (back)
@@ -1839,9 +1849,7 @@ ledger_withdraw_revert(struct db *db, int64_t id)
 	static const char upd_sql[] =
 	    "UPDATE withdrawals SET state = 'reverted', owner = NULL, updated_at = ?2"
 	    " WHERE id = ?1 AND state = 'open'";
-	static const char credit_sql[] =
-	    "UPDATE api_keys SET balance = balance + ?2 WHERE hashed_key = ?1";
-	char key[LEDGER_KEY_MAX + 1], ref[48], src[48];
+	char key[LEDGER_KEY_MAX + 1];
 	sqlite3_stmt *st;
 	int64_t amount, now = wall_sec();
 	enum rerr e = RERR_DB;
@@ -1867,15 +1875,7 @@ ledger_withdraw_revert(struct db *db, int64_t id)
 	sqlite3_bind_int64(st, 2, now);
 	if (step_done(db, st) != 1)
 		goto out;
-	if ((st = db_stmt(db, credit_sql)) == NULL)
-		goto out;
-	sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(st, 2, amount);
-	if (step_done(db, st) != 1)
-		goto out;
-	snprintf(ref, sizeof(ref), "wd:%lld", (long long)id);
-	snprintf(src, sizeof(src), "wd-revert:%lld", (long long)id);
-	if (journal_add_src(db, key, amount, LEDGER_REFUND_REVERT, ref, src, now) < 0)
+	if (withdraw_credit_back(db, key, id, amount, "wd-revert", now) < 0)
 		goto out;
 	e = RERR_OK;
 out:
